@@ -1,0 +1,36 @@
+"""Where the add-on gets the shared vocabulary from.
+
+The built extension carries a copy of `shared/` inside its own package (extensions must use
+relative imports so two add-ons never collide in `sys.modules`); in a repository checkout, on a
+render worker or under the test suite, the top-level `shared` package is used instead.
+"""
+
+try:
+    from .shared import (
+        angles,
+        colors,
+        contracts,
+        errors,
+        jobs,
+        presets,
+        quality,
+        templates,
+        validation,
+    )
+except ImportError:
+    from shared import (  # type: ignore[no-redef]
+        angles,
+        colors,
+        contracts,
+        errors,
+        jobs,
+        presets,
+        quality,
+        templates,
+        validation,
+    )
+
+__all__ = [
+    "angles", "colors", "contracts", "errors", "jobs", "presets", "quality", "templates",
+    "validation",
+]

@@ -1,0 +1,178 @@
+"""The nine print placements and the maths that fits a design into one.
+
+Measurements are the ones print shops publish for DTG/screen printing on an adult tee, taken on
+a reference size-L shirt:
+
+- Reference shirt (size L, a typical unisex tee such as the Gildan 5000 size chart): body width
+  22 in (56 cm) side seam to side seam, body length 29 in (74 cm) from the high point of the
+  shoulder (HPS) to the hem; a crew neck drops about 3.5 in (9 cm) below the HPS line at the
+  centre front and 1 in (2.5 cm) at the centre back.
+- Full front and full back: 12 x 16 in (30.5 x 40.6 cm), the top 3 in (7.6 cm) below the collar
+  seam (shops quote 2-3 in below the collar for the front, 3 in or more for the back).
+- A small chest print is about 4 in (10 cm) wide, top 3 in below the collar; a standard
+  ("medium") print is 10 x 12 in; a small back print under the collar sits 2 in below it.
+- Lower-back prints are measured up from the hem: 3 in (7.6 cm) above it.
+- Minimum print resolution is 150 DPI at the printed size; 300 DPI is ideal.
+
+Panel coordinates (what `NormBox` uses) are normalised on the reference shirt's flat body panel,
+seen from the side being printed: x from 0 at the viewer's left side seam to 1 at the right one,
+y from 0 on the HPS line down to 1 at the hem (y grows downwards, like an image).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from .errors import InvalidInput
+
+CM_PER_INCH = 2.54
+MIN_PRINT_DPI = 150
+IDEAL_PRINT_DPI = 300
+
+# Reference shirt, size L (see the module docstring).
+BODY_WIDTH_CM = 56.0
+BODY_LENGTH_CM = 74.0
+FRONT_NECK_DROP_CM = 9.0
+BACK_NECK_DROP_CM = 2.5
+
+Side = Literal["front", "back"]
+Anchor = Literal["collar", "hem"]
+
+AREAS = ("chest", "back", "back-bottom")
+SIZES = ("small", "medium", "large")
+
+
+@dataclass(frozen=True)
+class NormBox:
+    """A rectangle in panel coordinates: top-left corner, width and height, all in 0..1."""
+
+    x: float
+    y: float
+    w: float
+    h: float
+
+    def as_tuple(self) -> tuple[float, float, float, float]:
+        return (self.x, self.y, self.w, self.h)
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A print area on the reference shirt."""
+
+    id: str
+    area: str
+    size: str
+    side: Side
+    width_cm: float
+    height_cm: float
+    anchor: Anchor
+    #: Distance from the collar seam down to the area's top edge, or from the hem up to its
+    #: bottom edge, depending on `anchor`.
+    offset_cm: float
+    label: str
+
+    @property
+    def top_cm(self) -> float:
+        """Distance of the area's top edge below the HPS line."""
+        if self.anchor == "hem":
+            return BODY_LENGTH_CM - self.offset_cm - self.height_cm
+        neck_drop = FRONT_NECK_DROP_CM if self.side == "front" else BACK_NECK_DROP_CM
+        return neck_drop + self.offset_cm
+
+    @property
+    def box(self) -> NormBox:
+        """The whole print area in panel coordinates (centred horizontally)."""
+        return NormBox(
+            x=(BODY_WIDTH_CM - self.width_cm) / 2 / BODY_WIDTH_CM,
+            y=self.top_cm / BODY_LENGTH_CM,
+            w=self.width_cm / BODY_WIDTH_CM,
+            h=self.height_cm / BODY_LENGTH_CM,
+        )
+
+
+def _inches(width: float, height: float) -> tuple[float, float]:
+    return (round(width * CM_PER_INCH, 1), round(height * CM_PER_INCH, 1))
+
+
+def _preset(area: str, size: str, side: Side, size_in: tuple[float, float], anchor: Anchor,
+            offset_in: float, label: str) -> Preset:
+    width_cm, height_cm = _inches(*size_in)
+    return Preset(
+        id=f"{area}-{size}", area=area, size=size, side=side, width_cm=width_cm,
+        height_cm=height_cm, anchor=anchor, offset_cm=round(offset_in * CM_PER_INCH, 1),
+        label=label,
+    )
+
+
+PRESETS: dict[str, Preset] = {
+    p.id: p
+    for p in (
+        _preset("chest", "small", "front", (4, 4), "collar", 3, "Chest, small (4 x 4 in)"),
+        _preset("chest", "medium", "front", (10, 12), "collar", 3, "Chest, medium (10 x 12 in)"),
+        _preset("chest", "large", "front", (12, 16), "collar", 3, "Full front (12 x 16 in)"),
+        _preset("back", "small", "back", (4, 4), "collar", 2, "Upper back, small (4 x 4 in)"),
+        _preset("back", "medium", "back", (10, 12), "collar", 3, "Back, medium (10 x 12 in)"),
+        _preset("back", "large", "back", (12, 16), "collar", 3, "Full back (12 x 16 in)"),
+        _preset("back-bottom", "small", "back", (4, 4), "hem", 3, "Lower back, small (4 x 4 in)"),
+        _preset("back-bottom", "medium", "back", (10, 6), "hem", 3,
+                "Lower back, medium (10 x 6 in)"),
+        _preset("back-bottom", "large", "back", (12, 8), "hem", 3,
+                "Lower back, large (12 x 8 in)"),
+    )
+}
+PRESET_IDS: tuple[str, ...] = tuple(PRESETS)
+DEFAULT_PRESET = "chest-medium"
+
+
+def get_preset(preset_id: str) -> Preset:
+    try:
+        return PRESETS[preset_id]
+    except (KeyError, TypeError):
+        raise InvalidInput(
+            f"Unknown preset {preset_id!r}; choose one of: {', '.join(PRESET_IDS)}.",
+            code="unknown_preset",
+        ) from None
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where a particular design prints and how sharp it will be."""
+
+    preset: Preset
+    #: The design's own rectangle in panel coordinates (inside `preset.box`).
+    box: NormBox
+    width_cm: float
+    height_cm: float
+    #: Effective print resolution: design pixels per printed inch (the same on both axes).
+    dpi: float
+
+    @property
+    def side(self) -> Side:
+        return self.preset.side
+
+    @property
+    def prints_blurry(self) -> bool:
+        return self.dpi < MIN_PRINT_DPI
+
+
+def fit_design(preset: Preset | str, width_px: int, height_px: int) -> Placement:
+    """Scale a design into a print area: keep its aspect ratio, centre it horizontally and align
+    it to the area's top edge, which is how printers place a design on the platen."""
+    if isinstance(preset, str):
+        preset = get_preset(preset)
+    if not (isinstance(width_px, int) and isinstance(height_px, int)) or width_px < 1 \
+            or height_px < 1:
+        raise InvalidInput(
+            f"A design must be at least 1 x 1 pixels, not {width_px!r} x {height_px!r}.",
+            code="invalid_input",
+        )
+    scale = min(preset.width_cm / width_px, preset.height_cm / height_px)  # cm per pixel
+    width_cm = width_px * scale
+    height_cm = height_px * scale
+    area = preset.box
+    w = width_cm / BODY_WIDTH_CM
+    h = height_cm / BODY_LENGTH_CM
+    box = NormBox(x=area.x + (area.w - w) / 2, y=area.y, w=w, h=h)
+    dpi = width_px / (width_cm / CM_PER_INCH)
+    return Placement(preset=preset, box=box, width_cm=width_cm, height_cm=height_cm, dpi=dpi)
