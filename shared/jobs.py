@@ -70,6 +70,15 @@ def check_transition(current: str | JobStatus, target: str | JobStatus) -> bool:
     return JobStatus(current) != JobStatus(target)
 
 
+class JobSource(StrEnum):
+    """Where a job came from: the service's own API (queued and rendered by its workers), or a
+    render reported by the add-on or the command line (rendered there, never queued)."""
+
+    API = "api"
+    BLENDER = "blender"
+    CLI = "cli"
+
+
 class MediaSyncStatus(StrEnum):
     """Whether a completed render reached the store. Independent of the render status."""
 
