@@ -1,0 +1,544 @@
+"""Procedural crew-neck T-shirt mesh with the "Print" UV layout.
+
+The shirt is built from analytic surfaces rather than sculpted data so that it is deterministic
+(same code, same mesh), light enough for CPU Cycles and exactly to size: the UV layout of the
+print panels is a planar projection of the real garment measurements, so a placement box given
+in panel coordinates lands where a print shop would put it.
+
+Pieces, as a garment is sewn:
+
+* the body: one tube (front and back panels joined at the side seams) whose top closes over
+  the shoulders (the shoulder seams) and leaves the neck opening;
+* two set-in sleeves: tapered tubes whose roots sit inside the body, so the line where they
+  leave it reads as the armhole seam;
+* a rib collar band sewn into the neck opening, with real geometric ribs;
+* gentle folds: a fixed sum of smooth waves pushed along the normals (no random seed);
+* thickness: a shell turned inwards so the openings show a fabric edge.
+
+Everything here is plain ``bmesh``/``mathutils``/``math``; it creates one mesh datablock and
+knows nothing about materials, lights or cameras.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import bmesh
+import bpy
+from mathutils import Vector
+
+UV_MAP_NAME = "Print"
+PART_ATTRIBUTE = "tshirt_part"
+
+# Face part ids stored in the ``tshirt_part`` integer face attribute. The material does not
+# need them; they keep the UV assignment honest and help debugging / future bakes.
+PART_FRONT = 0
+PART_BACK = 1
+PART_SLEEVE = 2
+PART_COLLAR = 3
+PART_INSIDE = 4
+
+# Where non-print faces are parked in UV space: far outside both panels, so a clipped design
+# texture can never land on sleeves, collar or the inside of the shirt.
+FAR_UV = (-8.0, -8.0)
+
+
+@dataclass(frozen=True)
+class TeeMeasurements:
+    """Garment measurements in metres (defaults: a size-L classic tee).
+
+    ``hps_z`` places the high-point-shoulder line so the body (HPS to hem) is centred on the
+    origin; the panel coordinates used by the print presets are defined from that line.
+    """
+
+    body_width: float = 0.56  # side seam to side seam
+    body_length: float = 0.74  # HPS line to hem
+    front_neck_drop: float = 0.09
+    back_neck_drop: float = 0.025
+    neck_width: float = 0.19  # HPS to HPS
+    neck_front_depth: float = 0.075  # plan view: HPS line to centre-front neck
+    neck_back_depth: float = 0.045
+    shoulder_width: float = 0.50  # shoulder point to shoulder point
+    shoulder_slope: float = 0.045  # drop from HPS to the shoulder point
+    armhole_depth: float = 0.245  # HPS line to underarm
+    chest_depth: float = 0.125  # half depth of the torso (front to centre)
+    hem_depth: float = 0.118
+    sleeve_length: float = 0.20  # shoulder point to sleeve hem, along the top
+    sleeve_opening_radius: float = 0.064
+    sleeve_drop_deg: float = 42.0  # sleeve top line below horizontal
+    collar_height: float = 0.021
+    thickness: float = 0.0028
+    fold_amplitude: float = 0.007
+    hps_z: float = 0.37
+
+
+@dataclass(frozen=True)
+class TeeResolution:
+    """Tessellation density; the defaults give ~20k faces after the shell."""
+
+    columns_per_quarter: int = 26
+    lower_rows: int = 30
+    upper_rows: int = 18
+    sleeve_segments: int = 48
+    sleeve_rings: int = 16
+    collar_segments: int = 192
+    collar_rows: int = 4
+
+
+# --------------------------------------------------------------------------------------------
+# small maths helpers
+
+
+def _superellipse(phi: float, a: float, b: float, p: float) -> tuple[float, float]:
+    """Point on a superellipse; p > 2 squares the torso's sides like a filled garment."""
+    c, s = math.cos(phi), math.sin(phi)
+    x = a * math.copysign(abs(c) ** (2.0 / p), c)
+    y = b * math.copysign(abs(s) ** (2.0 / p), s)
+    return x, y
+
+
+def _bezier(p0: Vector, p1: Vector, p2: Vector, p3: Vector, t: float) -> Vector:
+    u = 1.0 - t
+    return (u * u * u) * p0 + (3 * u * u * t) * p1 + (3 * u * t * t) * p2 + (t * t * t) * p3
+
+
+def _smoothstep(e0: float, e1: float, x: float) -> float:
+    t = min(1.0, max(0.0, (x - e0) / (e1 - e0)))
+    return t * t * (3.0 - 2.0 * t)
+
+
+def _quarter_angles(n: int, a: float, b: float, p: float) -> list[float]:
+    """Angles 0..pi/2 (front centre to side) evenly spaced by arc length on the chest ring.
+
+    Even spacing keeps quads square; using the same angles mirrored to all four quarters makes
+    front and back columns pair up exactly, which is what lets the shoulder seam be welded.
+    """
+    dense = 2000
+    phis = [-(math.pi / 2) + (math.pi / 2) * i / dense for i in range(dense + 1)]
+    pts = [_superellipse(f, a, b, p) for f in phis]
+    acc = [0.0]
+    for (x0, y0), (x1, y1) in zip(pts, pts[1:], strict=False):
+        acc.append(acc[-1] + math.hypot(x1 - x0, y1 - y0))
+    total = acc[-1]
+    out: list[float] = []
+    j = 0
+    for i in range(n + 1):
+        target = total * i / n
+        while j < dense - 1 and acc[j + 1] < target:
+            j += 1
+        seg = acc[j + 1] - acc[j]
+        t = 0.0 if seg == 0 else (target - acc[j]) / seg
+        out.append(phis[j] + t * (phis[j + 1] - phis[j]))
+    out[0], out[-1] = -math.pi / 2, 0.0
+    return out
+
+
+def _fold_offset(co: Vector, part: int) -> float:
+    """Deterministic soft folds (unit amplitude): a fixed sum of waves, no random seed.
+
+    The same code always gives the same mesh, so renders are reproducible and golden-image
+    tests are possible. Body: vertical drape folds that grow toward the hem and meander a
+    little, plus shallow drag lines running from the underarms toward the centre. Sleeves:
+    a few soft wrinkles around the tube.
+    """
+    x, y, z = co.x, co.y, co.z
+    tau = 2.0 * math.pi
+    if part == PART_SLEEVE:
+        ax = abs(x)
+        ang = math.atan2(y, z - 0.2)
+        # fade in away from the shoulder so the sleeve cap keeps a clean silhouette
+        cap = _smoothstep(0.27, 0.33, ax)
+        return cap * (
+            0.6 * math.sin(2.0 * ang + tau * ax / 0.12 + 0.7)
+            + 0.3 * math.sin(3.0 * ang - tau * z / 0.09 + 1.9)
+        )
+    low = _smoothstep(0.30, -0.32, z)  # 0 at the chest, 1 near the hem
+    # long vertical drapes; each wave is switched on and off along z so folds have ends
+    drape = 0.0
+    for wavelength, phase, z_len, z_phase, weight in (
+        (0.21, 0.4, 0.9, 0.3, 0.60),
+        (0.13, 2.1, 0.55, 1.7, 0.40),
+        (0.085, 4.2, 0.42, 4.0, 0.22),
+    ):
+        bend = 0.6 * math.sin(tau * z / 0.7 + phase)
+        on = 0.5 + 0.5 * math.sin(tau * z / z_len + z_phase)
+        drape += weight * on * math.sin(tau * x / wavelength + bend + phase)
+    # shallow drag lines from the underarms toward the centre, fading out quickly
+    ax = abs(x)
+    diag = math.sin(tau * (0.75 * ax + z) / 0.09 + 1.1)
+    diag *= _smoothstep(0.08, 0.22, ax) * _smoothstep(-0.10, 0.02, z) * _smoothstep(0.13, 0.05, z)
+    return (0.3 + 0.7 * low) * drape + 0.35 * diag
+
+
+def _groove(d: float, centre: float, half_width: float) -> float:
+    """0..1 profile of a stitched hem line at distance ``d`` from an edge (smooth both sides)."""
+    t = abs(d - centre) / half_width
+    return 0.0 if t >= 1.0 else 0.5 * (1.0 + math.cos(math.pi * t))
+
+
+# --------------------------------------------------------------------------------------------
+# the pieces
+
+
+class _Builder:
+    def __init__(self, m: TeeMeasurements, res: TeeResolution) -> None:
+        self.m = m
+        self.res = res
+        self.bm = bmesh.new()
+        self.part_layer = self.bm.faces.layers.int.new(PART_ATTRIBUTE)
+        self.panel_faces: list[bmesh.types.BMFace] = []
+        self.sleeve_hem_distance: dict[bmesh.types.BMVert, float] = {}
+
+    # -- body ---------------------------------------------------------------------------------
+
+    def _top_point(self, x_top: float, front: bool) -> tuple[Vector, bool]:
+        """Point on the shoulder seam or the neckline for a column ending at ``x_top``."""
+        m = self.m
+        nw = m.neck_width / 2
+        sw = m.shoulder_width / 2
+        ax = abs(x_top)
+        if ax <= nw + 1e-9:
+            k = ax / nw
+            c = math.sqrt(max(0.0, 1.0 - k * k))
+            # drop ~ (1 - k^2.5)^1.5: a round U from the front that still passes flat over
+            # the HPS in profile (no peak where the front and back necklines meet)
+            drop = (1.0 - k**2.5) ** 1.5
+            if front:
+                y = -m.neck_front_depth * c
+                z = m.hps_z - m.front_neck_drop * drop
+            else:
+                y = m.neck_back_depth * c
+                z = m.hps_z - m.back_neck_drop * drop
+            return Vector((x_top, y, z)), True
+        t = (ax - nw) / (sw - nw)
+        # shoulders slope a bit faster toward the shoulder point (natural shoulder curve)
+        z = m.hps_z - m.shoulder_slope * (0.6 * t + 0.4 * t * t)
+        return Vector((x_top, 0.0, z)), False
+
+    def build_body(self) -> None:
+        m, res = self.m, self.res
+        bm = self.bm
+        hw = m.body_width / 2
+        sw = m.shoulder_width / 2
+        nw = m.neck_width / 2
+        p_exp = 3.0
+        z_hem = m.hps_z - m.body_length
+        z_arm = m.hps_z - m.armhole_depth
+
+        quarter = _quarter_angles(res.columns_per_quarter, hw, m.chest_depth, p_exp)
+        nq = res.columns_per_quarter
+        # half ring from centre front (-Y) over the +X side to centre back, then its mirror
+        # image back to the front: columns run counter-clockwise seen from above and every
+        # front column has a back twin with the same x (needed to weld the shoulder seam).
+        half = quarter + [-f for f in reversed(quarter[:-1])]
+        ring = [_superellipse(f, hw, 1.0, p_exp) for f in half]
+        ring += [(-ring[i][0], ring[i][1]) for i in range(2 * nq - 1, 0, -1)]
+        ring = [(x, 0.0 if abs(y) < 1e-12 else y) for x, y in ring]
+        ring_cols = len(ring)
+        col_x0 = [x for x, _ in ring]
+        col_y0 = [y for _, y in ring]
+
+        # column top x: piecewise-linear map of ring x so one column lands exactly on each HPS
+        front_quarter_x = [abs(col_x0[i]) for i in range(nq + 1)]
+        k_hps = min(range(1, nq), key=lambda i: abs(front_quarter_x[i] * sw / hw - nw))
+
+        def top_x(xr: float) -> float:
+            ax = abs(xr)
+            xk = front_quarter_x[k_hps]
+            xt = ax / xk * nw if ax <= xk else nw + (ax - xk) / (hw - xk) * (sw - nw)
+            return math.copysign(xt, xr)
+
+        def depth_at(z: float) -> float:
+            # slightly fuller chest than waist, hem a touch fuller again
+            t = (z - z_hem) / (z_arm - z_hem)
+            waist = m.hem_depth - 0.006
+            return (1 - t) ** 2 * m.hem_depth + 2 * (1 - t) * t * waist + t * t * m.chest_depth
+
+        def width_at(z: float) -> float:
+            # a hint of waist and a straight hem: the garment hangs, it is not a box
+            t = (z - z_hem) / (z_arm - z_hem)
+            return (1 - t) ** 2 * 1.0 + 2 * (1 - t) * t * 0.965 + t * t * 1.0
+
+        n_up = res.upper_rows
+        # extra rows at the hem: the turned-up hem and its stitch line need a finer grid
+        hem_band = [0.0, 0.003, 0.008, 0.013, 0.017, 0.021, 0.025, 0.029, 0.034, 0.040]
+        start = hem_band[-1] + (z_arm - z_hem - hem_band[-1]) / res.lower_rows
+        lower_zs = [z_hem + d for d in hem_band]
+        lower_zs += [
+            z_hem + start + (z_arm - z_hem - start) * i / (res.lower_rows - 1)
+            for i in range(res.lower_rows - 1)
+        ]
+        n_low = len(lower_zs)
+        grid: list[list[bmesh.types.BMVert]] = []
+        for c in range(ring_cols):
+            xr, yu = col_x0[c], col_y0[c]
+            column: list[bmesh.types.BMVert] = []
+            for z in lower_zs:
+                column.append(bm.verts.new((xr * width_at(z), yu * depth_at(z), z)))
+            p0 = Vector((xr, yu * m.chest_depth, z_arm))
+            xt = top_x(xr)
+            p3, neck = self._top_point(xt, front=yu < 0)
+            if abs(yu) < 1e-9:
+                p3 = Vector((xt, 0.0, p3.z))
+                neck = False
+            flat = Vector((p3.x - p0.x, p3.y - p0.y, 0.0))
+            d3 = flat.normalized() if flat.length > 1e-9 else Vector((0.0, 0.0, 1.0))
+            if neck:
+                k = abs(xt) / nw
+                beta = math.radians(58.0) * (1.0 - k * k)
+                d3 = (d3 * math.cos(beta) + Vector((0.0, 0.0, 1.0)) * math.sin(beta)).normalized()
+            rise = p3.z - p0.z
+            p1 = p0 + Vector((0.0, 0.0, 0.55 * rise))
+            p2 = p3 - d3 * (0.5 * max(flat.length, 0.04) + 0.15 * rise)
+            for r in range(1, n_up + 1):
+                t = r / n_up
+                column.append(bm.verts.new(_bezier(p0, p1, p2, p3, t)))
+            grid.append(column)
+
+        rows = n_low + n_up
+        for c in range(ring_cols):
+            c2 = (c + 1) % ring_cols
+            # a face belongs to the front panel when both of its columns are on the front half
+            part = PART_FRONT if col_y0[c] + col_y0[c2] < 0 else PART_BACK
+            for r in range(rows - 1):
+                # outward normals: columns run counter-clockwise seen from above, rows upward
+                f = bm.faces.new((grid[c][r], grid[c2][r], grid[c2][r + 1], grid[c][r + 1]))
+                f[self.part_layer] = part
+                self.panel_faces.append(f)
+        # weld the shoulder seams: front and back columns ending on the same ridge point
+        top_xs = [top_x(col_x0[c]) for c in range(ring_cols)]
+        ridge = [grid[c][rows - 1] for c in range(ring_cols) if abs(top_xs[c]) >= nw - 1e-9]
+        bmesh.ops.remove_doubles(bm, verts=ridge, dist=1e-6)
+        # the neckline as an ordered closed loop for the collar:
+        # -X HPS, across the front to the +X HPS, then across the back
+        inner = [c for c in range(ring_cols) if abs(top_xs[c]) < nw - 1e-9]
+        front_cols = sorted((c for c in inner if col_y0[c] < 0), key=lambda c: col_x0[c])
+        back_cols = sorted((c for c in inner if col_y0[c] > 0), key=lambda c: -col_x0[c])
+        self.neck_loop = (
+            [Vector((-nw, 0.0, m.hps_z))]
+            + [grid[c][rows - 1].co.copy() for c in front_cols]
+            + [Vector((nw, 0.0, m.hps_z))]
+            + [grid[c][rows - 1].co.copy() for c in back_cols]
+        )
+
+    # -- sleeves ------------------------------------------------------------------------------
+
+    def build_sleeve(self, side: float) -> None:
+        """One set-in sleeve; ``side`` is +1 for the wearer's left (+X) and -1 for the right.
+
+        Lofted between two guide lines, as a pattern maker would draw it: the top line runs
+        from the shoulder point down the arm, the underarm line from the armpit to the hem.
+        Each ring is an ellipse spanning the two lines, so the silhouette is exactly those
+        lines; a short extension tucks the root inside the body so there is never a gap.
+        """
+        m, res = self.m, self.res
+        bm = self.bm
+        sw = m.shoulder_width / 2
+        hw = m.body_width / 2
+        z_sp = m.hps_z - m.shoulder_slope
+        z_arm = m.hps_z - m.armhole_depth
+        shoulder = Vector((sw, 0.0, z_sp))
+        armpit = Vector((hw, 0.0, z_arm))
+        drop = math.radians(m.sleeve_drop_deg)
+        d_top = Vector((math.cos(drop), 0.0, -math.sin(drop)))
+        top_end = shoulder + d_top * m.sleeve_length
+        # the hem is square to the sleeve: the underarm end sits one opening-diameter below
+        normal = Vector((-math.sin(drop), 0.0, -math.cos(drop)))
+        bottom_end = top_end + normal * (2.0 * m.sleeve_opening_radius)
+        root_ry = m.chest_depth * 0.68
+        end_ry = m.sleeve_opening_radius * 0.92
+
+        n_r, n_s = res.sleeve_rings, res.sleeve_segments
+        fine = [0.885, 0.905, 0.925, 0.945, 0.965, 0.985, 1.0]
+        ts = [-0.3, -0.12] + [0.86 * i / (n_r - len(fine)) for i in range(n_r - len(fine) + 1)]
+        ts += fine
+        rings: list[list[bmesh.types.BMVert]] = []
+        for t in ts:
+            tc = max(t, 0.0)
+            top = shoulder.lerp(top_end, tc)
+            bottom = armpit.lerp(bottom_end, tc)
+            # the cap is fuller than a straight cone: a gentle bulge in the upper half
+            bulge = 0.012 * math.sin(math.pi * min(1.0, tc / 0.7))
+            centre = (top + bottom) * 0.5
+            up = (top - bottom).normalized()
+            rz = (top - bottom).length * 0.5 + bulge
+            ry = root_ry + (end_ry - root_ry) * _smoothstep(0.0, 0.95, tc)
+            if t < 0.0:  # tucked inside the body
+                k = -t / 0.3
+                centre = centre + Vector((-0.065 * k, 0.0, -0.006 * k))
+                rz *= 1.0 - 0.18 * k
+                ry *= 1.0 - 0.12 * k
+            ring: list[bmesh.types.BMVert] = []
+            for k_seg in range(n_s):
+                a = 2 * math.pi * k_seg / n_s
+                p = centre + up * (rz * math.sin(a)) + Vector((0.0, -ry * math.cos(a), 0.0))
+                v = bm.verts.new((p.x * side, p.y, p.z))
+                self.sleeve_hem_distance[v] = (1.0 - t) * m.sleeve_length
+                ring.append(v)
+            rings.append(ring)
+        for i in range(len(ts) - 1):
+            for k in range(n_s):
+                k2 = (k + 1) % n_s
+                quad = (rings[i][k], rings[i][k2], rings[i + 1][k2], rings[i + 1][k])
+                f = bm.faces.new(quad if side < 0 else tuple(reversed(quad)))
+                f[self.part_layer] = PART_SLEEVE
+
+    # -- collar -------------------------------------------------------------------------------
+
+    def build_collar(self) -> None:
+        """Rib band: the neckline resampled finely, rising up and slightly in, with ribs."""
+        m, res = self.m, self.res
+        bm = self.bm
+        pts = self.neck_loop
+        n = len(pts)
+        # centripetal-free Catmull-Rom resampling of the closed neckline
+        dense: list[Vector] = []
+        sub = 16
+        for i in range(n):
+            p0, p1, p2, p3 = pts[i - 1], pts[i], pts[(i + 1) % n], pts[(i + 2) % n]
+            for s in range(sub):
+                t = s / sub
+                t2, t3 = t * t, t * t * t
+                dense.append(
+                    0.5
+                    * (
+                        (2 * p1)
+                        + (-p0 + p2) * t
+                        + (2 * p0 - 5 * p1 + 4 * p2 - p3) * t2
+                        + (-p0 + 3 * p1 - 3 * p2 + p3) * t3
+                    )
+                )
+        acc = [0.0]
+        for a, b in zip(dense, dense[1:] + dense[:1], strict=False):
+            acc.append(acc[-1] + (b - a).length)
+        total = acc[-1]
+        samples: list[Vector] = []
+        j = 0
+        nseg = res.collar_segments
+        for i in range(nseg):
+            target = total * i / nseg
+            while acc[j + 1] < target:
+                j += 1
+            t = (target - acc[j]) / max(acc[j + 1] - acc[j], 1e-12)
+            samples.append(dense[j].lerp(dense[(j + 1) % len(dense)], t))
+        centre = Vector((0.0, (m.neck_back_depth - m.neck_front_depth) * 0.5, 0.0))
+        rows: list[list[bmesh.types.BMVert]] = []
+        nrow = res.collar_rows
+        for r in range(nrow + 1):
+            s = -0.005 + (m.collar_height + 0.005) * r / nrow
+            ring = []
+            for i, p in enumerate(samples):
+                inward = Vector((centre.x - p.x, centre.y - p.y, 0.0)).normalized()
+                # the band leans in, most at the sides of the neck, so it wraps an (invisible)
+                # neck instead of standing up as tips above the shoulder seams
+                side = min(1.0, abs(p.x) / (m.neck_width / 2))
+                lean = 0.30 + 0.35 * side * side
+                d = (Vector((0.0, 0.0, 1.0)) * (1.0 - lean * 0.5) + inward * lean).normalized()
+                # knit ribs: alternate samples in and out, fading out at the seam so the line
+                # where the band meets the body stays clean
+                rib = 0.0005 * (1.0 if i % 2 == 0 else -1.0) * min(1.0, r / 2)
+                q = p + d * s - inward * (rib + 0.0012)
+                ring.append(bm.verts.new(q))
+            rows.append(ring)
+        # orientation: samples run -X HPS -> front -> +X HPS -> back, i.e. counter-clockwise
+        for r in range(nrow):
+            for i in range(nseg):
+                i2 = (i + 1) % nseg
+                f = bm.faces.new((rows[r][i], rows[r][i2], rows[r + 1][i2], rows[r + 1][i]))
+                f[self.part_layer] = PART_COLLAR
+
+    # -- finishing ----------------------------------------------------------------------------
+
+    def add_folds(self) -> None:
+        """Push vertices along their normals: folds, plus stitched hem lines (small grooves)."""
+        m = self.m
+        bm = self.bm
+        bm.normal_update()
+        z_hem = m.hps_z - m.body_length
+        moves: list[tuple[bmesh.types.BMVert, Vector]] = []
+        for v in bm.verts:
+            parts = {f[self.part_layer] for f in v.link_faces}
+            if PART_COLLAR in parts:
+                continue
+            if PART_SLEEVE in parts:
+                d_hem = self.sleeve_hem_distance.get(v, 1.0)
+                fold = _fold_offset(v.co, PART_SLEEVE) * _smoothstep(0.0, 0.03, d_hem)
+                offset = m.fold_amplitude * 0.7 * fold - 0.0012 * _groove(d_hem, 0.019, 0.005)
+            else:
+                # folds fade out at the neckline and shoulder seam so the collar sits clean,
+                # and near the hem, which a turned-up double layer keeps flatter
+                d_hem = v.co.z - z_hem
+                fade = _smoothstep(m.hps_z - 0.02, m.hps_z - 0.16, v.co.z)
+                fade *= 0.4 + 0.6 * _smoothstep(0.0, 0.05, d_hem)
+                offset = m.fold_amplitude * fade * _fold_offset(v.co, PART_FRONT)
+                offset -= 0.0013 * _groove(d_hem, 0.021, 0.006)
+            moves.append((v, v.normal * offset))
+        for v, d in moves:
+            v.co += d
+
+    def assign_uvs(self) -> None:
+        m = self.m
+        uv = self.bm.loops.layers.uv.new(UV_MAP_NAME)
+        for f in self.bm.faces:
+            part = f[self.part_layer]
+            for loop in f.loops:
+                co = loop.vert.co
+                x_front = co.x / m.body_width + 0.5
+                y = (m.hps_z - co.z) / m.body_length
+                if part == PART_FRONT:
+                    loop[uv].uv = (x_front, 1.0 - y)
+                elif part == PART_BACK:
+                    loop[uv].uv = (2.0 + (1.0 - x_front), 1.0 - y)
+                else:
+                    loop[uv].uv = FAR_UV
+
+    def solidify(self) -> None:
+        """Give the cloth its thickness: an inner shell plus rims at every opening.
+
+        Hand-rolled rather than ``bmesh.ops.solidify``, whose angle-based shell factor throws
+        spikes where a sleeve root ring ends inside the body. Plain offsets along the vertex
+        normals are enough for 3 mm of cloth.
+        """
+        bm = self.bm
+        bm.normal_update()
+        t = self.m.thickness
+        verts = list(bm.verts)
+        faces = list(bm.faces)
+        boundary = [e for e in bm.edges if e.is_boundary]
+        inner = {v: bm.verts.new(v.co - v.normal * t) for v in verts}
+        for f in faces:
+            g = bm.faces.new([inner[v] for v in reversed(f.verts)])
+            g[self.part_layer] = PART_INSIDE
+            g.smooth = True
+        for e in boundary:
+            face = e.link_faces[0]
+            # keep the edge's direction as the face loop runs, so the rim winds consistently
+            loop = next(lp for lp in face.loops if lp.edge == e)
+            a, b = loop.vert, loop.link_loop_next.vert
+            g = bm.faces.new((b, a, inner[a], inner[b]))
+            g[self.part_layer] = PART_INSIDE
+
+
+def build_shirt_mesh(
+    name: str = "ClassicTee",
+    measurements: TeeMeasurements | None = None,
+    resolution: TeeResolution | None = None,
+) -> bpy.types.Mesh:
+    """Build the classic tee as a new mesh datablock (smooth shaded, UV map "Print")."""
+    b = _Builder(measurements or TeeMeasurements(), resolution or TeeResolution())
+    b.build_body()
+    b.build_sleeve(+1.0)
+    b.build_sleeve(-1.0)
+    b.build_collar()
+    b.add_folds()
+    b.solidify()
+    b.assign_uvs()
+    mesh = bpy.data.meshes.new(name)
+    b.bm.to_mesh(mesh)
+    b.bm.free()
+    for poly in mesh.polygons:
+        poly.use_smooth = True
+    mesh.uv_layers.active = mesh.uv_layers[UV_MAP_NAME]
+    mesh.update()
+    return mesh
