@@ -29,7 +29,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .colors import parse_color
 from .errors import InvalidInput
+from .presets import PRESETS
 
 TEMPLATE_FILE = "template.json"
 MODEL_KINDS = ("procedural", "blend")
@@ -39,7 +41,6 @@ REQUIRED_FIELDS = (
 )
 OPTIONAL_FIELDS = ("description", "print_panels", "reference_size")
 _ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
-_HEX_RE = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
 
 
 @dataclass(frozen=True)
@@ -138,9 +139,13 @@ def load_template(directory: str | Path) -> Template:
     presets = data["supported_presets"]
     if not isinstance(presets, list) or not presets or not all(isinstance(p, str) for p in presets):
         raise _invalid(path, "'supported_presets' must be a non-empty list of preset ids.")
-    default_color = _str(data, "default_color", path)
-    if not _HEX_RE.match(default_color):
-        raise _invalid(path, "'default_color' must be a #RGB or #RRGGBB colour.")
+    unknown_presets = [p for p in presets if p not in PRESETS]
+    if unknown_presets:
+        raise _invalid(path, f"unknown preset(s) {', '.join(unknown_presets)}.")
+    try:
+        default_color = parse_color(_str(data, "default_color", path)).hex
+    except InvalidInput as exc:
+        raise _invalid(path, f"'default_color': {exc.message}") from None
     panels_raw = data.get("print_panels", {"front": {"u_offset": 0}, "back": {"u_offset": 2}})
     try:
         panels = {str(k): float(v["u_offset"]) for k, v in panels_raw.items()}
