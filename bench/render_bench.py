@@ -1,0 +1,145 @@
+"""Render benchmark: prints figures, is not a test.
+
+    .venv/bin/python bench/render_bench.py [--scale 1.0] [--contact-sheet PATH]
+
+1. the standard job (6 stills at 1024², 48-frame turntable at 720²): wall time and stages;
+2. the preview job (6 x 512², no video): wall time;
+3. quality: SSIM (gaussian window, luminance) of the standard stills against a high-sample
+   reference of the same scene;
+4. a contact sheet of the six standard views.
+
+`--scale 0.25` runs everything at a quarter of the resolution, for a quick look on a slow box.
+Every job runs through the real CLI in a child process, as a worker would run it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from shared.angles import ANGLE_IDS, ANGLES_BY_ID  # noqa: E402
+from shared.quality import get_quality  # noqa: E402
+
+
+def run_job(out: Path, design: Path, *args: str) -> tuple[float, dict]:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    cmd = [sys.executable, "-m", "blender_addon.cli", "--design", str(design), "--out",
+           str(out), "--json", *args]
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True)
+    wall = time.perf_counter() - start
+    if proc.returncode != 0:
+        sys.exit(f"job failed ({proc.returncode}): {proc.stderr.strip()}")
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    return wall, result
+
+
+def luminance(path: Path, background: float = 1.0) -> np.ndarray:
+    """Rec.709 luma of the image composited over white (alpha matters for transparency)."""
+    with Image.open(path) as image:
+        rgba = np.asarray(image.convert("RGBA"), dtype=np.float64) / 255.0
+    rgb = rgba[..., :3] * rgba[..., 3:] + background * (1.0 - rgba[..., 3:])
+    return rgb @ np.array([0.2126, 0.7152, 0.0722])
+
+
+def _gaussian_filter(img: np.ndarray, sigma: float = 1.5, radius: int = 5) -> np.ndarray:
+    x = np.arange(-radius, radius + 1)
+    k = np.exp(-(x**2) / (2 * sigma**2))
+    k /= k.sum()
+    out = np.apply_along_axis(lambda r: np.convolve(r, k, mode="valid"), 1, img)
+    return np.apply_along_axis(lambda c: np.convolve(c, k, mode="valid"), 0, out)
+
+
+def ssim(a: np.ndarray, b: np.ndarray) -> float:
+    """Mean SSIM (Wang et al. 2004): 11x11 gaussian window, sigma 1.5, data range 1."""
+    c1, c2 = 0.01**2, 0.03**2
+    mu_a, mu_b = _gaussian_filter(a), _gaussian_filter(b)
+    var_a = _gaussian_filter(a * a) - mu_a**2
+    var_b = _gaussian_filter(b * b) - mu_b**2
+    cov = _gaussian_filter(a * b) - mu_a * mu_b
+    num = (2 * mu_a * mu_b + c1) * (2 * cov + c2)
+    den = (mu_a**2 + mu_b**2 + c1) * (var_a + var_b + c2)
+    return float((num / den).mean())
+
+
+def contact_sheet(folder: Path, path: Path, tile: int = 512) -> None:
+    cols, rows, label_h = 3, 2, 28
+    sheet = Image.new("RGB", (cols * tile, rows * (tile + label_h)), "white")
+    draw = ImageDraw.Draw(sheet)
+    for index, angle in enumerate(ANGLE_IDS):
+        with Image.open(folder / f"{angle}.png") as image:
+            view = image.convert("RGBA").resize((tile, tile), Image.LANCZOS)
+        x, y = (index % cols) * tile, (index // cols) * (tile + label_h)
+        sheet.paste(view, (x, y), view)
+        draw.text((x + 10, y + tile + 6), ANGLES_BY_ID[angle].label, fill=(40, 40, 40))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sheet.save(path)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    default_design = REPO / "render_assets" / "designs" / "sample.png"
+    parser.add_argument("--design", type=Path, default=default_design)
+    parser.add_argument("--color", default="#c8102e")
+    parser.add_argument("--preset", default="chest-medium")
+    parser.add_argument("--scale", type=float, default=1.0,
+                        help="multiply every resolution (quick runs on slow machines)")
+    parser.add_argument("--reference-samples", type=int, default=256)
+    parser.add_argument("--skip", nargs="*", default=[], choices=["standard", "preview", "ssim"])
+    parser.add_argument("--contact-sheet", type=Path,
+                        default=REPO / "bench" / "results" / "contact_sheet.png")
+    parser.add_argument("--keep", type=Path, help="keep the renders in this folder")
+    args = parser.parse_args()
+    if not args.design.is_file():
+        sys.exit(f"no design at {args.design}")
+    work = args.keep or Path(tempfile.mkdtemp(prefix="tshirt-bench-"))
+    common = ["--design", str(args.design), "--color", args.color, "--preset", args.preset]
+    common = common[2:]
+    std = get_quality("standard")
+    scaled = [] if args.scale == 1.0 else ["--resolution", str(int(std.resolution * args.scale))]
+    print(f"machine: {os.cpu_count()} CPU threads; scale {args.scale}; work dir {work}")
+
+    if "standard" not in args.skip:
+        wall, result = run_job(work / "standard", args.design, *common, "--quality", "standard",
+                               *scaled)
+        print(f"standard job: {wall:.1f} s wall (6 stills at {int(std.resolution*args.scale)}², "
+              f"48-frame turntable at {int(std.animation_resolution*args.scale)}²) "
+              f"on {result['device']}")
+        for stage, seconds in result["timings"].items():
+            print(f"  {stage:>10}: {seconds:7.2f} s")
+        contact_sheet(work / "standard", args.contact_sheet)
+        print(f"contact sheet: {args.contact_sheet}")
+
+    if "preview" not in args.skip:
+        prev = get_quality("preview")
+        pscaled = [] if args.scale == 1.0 else ["--resolution",
+                                                str(int(prev.resolution * args.scale))]
+        wall, result = run_job(work / "preview", args.design, *common, "--quality", "preview",
+                               "--no-animation", *pscaled)
+        print(f"preview job: {wall:.1f} s wall (6 x {int(prev.resolution*args.scale)}², no video)")
+
+    if "ssim" not in args.skip and (work / "standard" / "front_0deg.png").is_file():
+        wall, _ = run_job(work / "reference", args.design, *common, "--quality", "standard",
+                          "--no-animation", "--samples", str(args.reference_samples), *scaled)
+        print(f"reference ({args.reference_samples} spp): {wall:.1f} s")
+        scores = {a: ssim(luminance(work / "standard" / f"{a}.png"),
+                          luminance(work / "reference" / f"{a}.png")) for a in ANGLE_IDS}
+        for angle, score in scores.items():
+            print(f"  SSIM {angle:>18}: {score:.4f}")
+        print(f"SSIM min {min(scores.values()):.4f}, mean {np.mean(list(scores.values())):.4f}")
+
+
+if __name__ == "__main__":
+    main()

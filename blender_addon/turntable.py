@@ -1,0 +1,151 @@
+"""The turntable: a full 360° turn rendered as frames, then encoded to MP4 (Blender's FFmpeg,
+H.264) or kept as a numbered PNG sequence.
+
+Frames always go to a hidden temporary folder first; only complete files get their real names.
+Two ways to make frames:
+
+- ``path``: the straightforward one, every frame path-traced like a still (the shirt turns in
+  front of the camera and lights).
+- ``baked`` (see `bake.py`): the lighting is baked into a texture once and the frames are
+  rendered from an emission-only copy of the fabric (the lighting turns with the shirt). Several
+  times faster on a CPU; what ``auto`` uses.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import time
+from pathlib import Path
+
+import bpy
+
+from . import cycles_setup, manifest_writer
+from ._shared import contracts, errors
+
+_log = logging.getLogger(__name__)
+FRAME_NAME = "turntable_{:04d}.png"
+VIDEO_NAME = "turntable.mp4"
+METHODS = ("auto", "path", "baked")
+
+
+def forget_cache() -> None:
+    """Drop anything cached for the previously built scene."""
+    from . import bake
+
+    bake.forget_cache()
+
+
+def render_turntable(shirt, spec: contracts.RenderSpec, settings: cycles_setup.RenderSettings,
+                     device: cycles_setup.Device, files, reporter, timings: dict[str, float],
+                     method: str = "auto") -> list[contracts.OutputFile]:
+    anim = spec.animation
+    frame_dir = files.temp("turntable.d")
+    frame_dir.mkdir()
+    reporter.emit("animating", f"rendering a {anim.frames}-frame turntable")
+    t = time.monotonic()
+
+    def frame_done(index: int) -> None:
+        reporter.frames_done = index
+        reporter.emit("animating", f"frame {index}/{anim.frames}", item=FRAME_NAME.format(index))
+
+    from . import bake
+
+    if method == "auto":
+        method = "baked" if bake.supported(device) else "path"
+    if method == "baked":
+        bake.render_frames(shirt, settings, device, anim.frames, frame_dir, frame_done, timings)
+    else:
+        _path_frames(shirt, settings, device, anim.frames, frame_dir, frame_done)
+    timings["animation"] = time.monotonic() - t
+
+    outputs: list[contracts.OutputFile] = []
+    t = time.monotonic()
+    frames = [frame_dir / FRAME_NAME.format(i) for i in range(1, anim.frames + 1)]
+    if anim.format == "png":
+        for index, frame in enumerate(frames, start=1):
+            path = files.commit(frame, frame.name)
+            outputs.append(manifest_writer.describe(path, "frame", frame=index))
+    else:
+        reporter.emit("encoding", "encoding the turntable to MP4", item=VIDEO_NAME)
+        background = _video_background(spec.background)
+        video = encode_mp4(frames, settings.resolution, anim.fps, frame_dir, background)
+        path = files.commit(video, VIDEO_NAME)
+        outputs.append(manifest_writer.describe(
+            path, "animation", size=(settings.resolution, settings.resolution)))
+    shutil.rmtree(frame_dir, ignore_errors=True)
+    timings["encoding"] = time.monotonic() - t
+    return outputs
+
+
+def _video_background(background: str) -> tuple[float, float, float]:
+    """H.264 has no alpha: a transparent turntable goes on white, the product-page colour."""
+    from ._shared import colors
+
+    if background.startswith("#"):
+        return colors.parse_color(background).linear
+    return (1.0, 1.0, 1.0)
+
+
+def _path_frames(shirt, settings, device, frames: int, frame_dir: Path, frame_done) -> None:
+    from .render import render_still
+
+    scene = shirt.scene
+    cycles_setup.configure(scene, settings, device)
+    shirt.set_turntable(frames)
+    try:
+        for index in range(1, frames + 1):
+            scene.frame_set(index)
+            render_still(scene, frame_dir / FRAME_NAME.format(index))
+            frame_done(index)
+    finally:
+        shirt.clear_turntable()
+        scene.frame_set(1)
+
+
+def encode_mp4(frames: list[Path], resolution: int, fps: int, work_dir: Path,
+               background: tuple[float, float, float]) -> Path:
+    """Encode PNG frames to H.264 MP4 through the sequencer of a throwaway scene."""
+    scene = bpy.data.scenes.new("TShirt_Encode")
+    try:
+        editor = scene.sequence_editor_create()
+        color = editor.strips.new_effect("bg", "COLOR", 1, 1, length=len(frames))
+        color.color = background
+        strip = editor.strips.new_image("frames", str(frames[0]), 2, 1)
+        for frame in frames[1:]:
+            strip.elements.append(frame.name)
+        strip.blend_type = "ALPHA_OVER"
+        render = scene.render
+        render.resolution_x = render.resolution_y = resolution
+        render.resolution_percentage = 100
+        render.fps = fps
+        render.fps_base = 1.0
+        render.use_sequencer = True
+        render.use_compositing = False
+        scene.frame_start = 1
+        scene.frame_end = len(frames)
+        scene.view_settings.view_transform = "Standard"
+        settings = render.image_settings
+        settings.media_type = "VIDEO"
+        settings.file_format = "FFMPEG"
+        settings.color_mode = "RGB"
+        ffmpeg = render.ffmpeg
+        ffmpeg.format = "MPEG4"
+        ffmpeg.codec = "H264"
+        ffmpeg.constant_rate_factor = "HIGH"
+        ffmpeg.ffmpeg_preset = "GOOD"
+        ffmpeg.gopsize = 12
+        ffmpeg.audio_codec = "NONE"
+        out_dir = work_dir / "video"
+        out_dir.mkdir()
+        render.filepath = str(out_dir / "turntable_")
+        try:
+            bpy.ops.render.render(animation=True, scene=scene.name)
+        except RuntimeError as exc:
+            raise errors.RenderFailed(f"Blender could not encode the turntable: {exc}") from None
+        produced = sorted(out_dir.glob("*.mp4"))
+        if not produced:
+            raise errors.RenderFailed("Blender's FFmpeg wrote no MP4 file.")
+        return produced[0]
+    finally:
+        bpy.data.scenes.remove(scene)
