@@ -16,13 +16,14 @@ from __future__ import annotations
 import sys
 
 if __name__ == "__main__" and not __package__:
-    # Run by Blender as a plain script: make the repository importable, then run as a package.
+    # Run by Blender as a plain script: import this file's package by its folder name, which is
+    # `blender_addon` in the repository and the extension's id inside an installed extension.
+    import importlib
     from pathlib import Path as _Path
 
-    sys.path.insert(0, str(_Path(__file__).resolve().parent.parent))
-    from blender_addon.cli import main as _main
-
-    raise SystemExit(_main())
+    _here = _Path(__file__).resolve().parent
+    sys.path.insert(0, str(_here.parent))
+    raise SystemExit(importlib.import_module(f"{_here.name}.cli").main())
 
 import argparse
 import contextlib
