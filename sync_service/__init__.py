@@ -1,0 +1,1 @@
+"""The sync service: render jobs' system of record, admin HTTP API, database, files and CLI."""

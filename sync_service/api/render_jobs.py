@@ -1,0 +1,246 @@
+"""`/admin/render-jobs` and `/admin/products/<id>/render-jobs`: create, read, list, cancel,
+retry, receive outputs, push again, and serve a job's files."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import PurePosixPath
+from typing import Any
+from urllib.parse import quote
+
+from flask import Blueprint, Response, current_app, request, send_file
+from sqlalchemy import Row
+
+from shared.errors import NotFound
+from shared.jobs import JobSource, JobStatus, MediaSyncStatus, progress_percent
+from shared.validation import MAX_DESIGN_BYTES, check_safe_id
+
+from .. import jobs_service
+from ..config import MAX_MANIFEST_BYTES, MAX_OUTPUTS_REQUEST_BYTES
+from ..db import get_session
+from ..designs import check_design
+from ..errors import BadRequest, Conflict
+from ..models import RenderJob
+
+bp = Blueprint("render_jobs", __name__)
+
+
+def _ext() -> Any:
+    return current_app.extensions["tshirt"]
+
+
+def iso(value: datetime | None) -> str | None:
+    """UTC ISO 8601 with a Z. SQLite hands back naive datetimes, which are UTC here."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        return value.isoformat() + "Z"
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def job_to_dict(job: RenderJob | Row[Any]) -> dict[str, Any]:
+    """The job as clients see it, from an ORM object or a Core row (the read paths use rows:
+    several times cheaper for a 40-column table). URLs are derived from the job id and the
+    stored file names; stored paths never leave the service."""
+    j = jobs_service.job_mapping(job)
+    base = f"{request.script_root}/admin/render-jobs/{j['id']}"
+    outputs = []
+    for output in j["outputs"] or []:
+        name = PurePosixPath(output["path"]).name
+        outputs.append({
+            "kind": output["kind"], "angle": output.get("angle"), "frame": output.get("frame"),
+            "file": name, "width": output["width"], "height": output["height"],
+            "sha256": output["sha256"], "size_bytes": output["size_bytes"],
+            "url": f"{base}/outputs/{quote(name)}",
+        })
+    return {
+        "id": j["id"],
+        "product_id": j["product_id"],
+        "preset": j["preset"],
+        "color": j["color"],
+        "template_id": j["template_id"],
+        "quality": j["quality"],
+        "animation": j["animation"],
+        "background": j["background"],
+        "source": j["source"],
+        "status": j["status"],
+        "progress": progress_percent(j["status"], images_done=j["images_done"],
+                                     images_total=j["images_total"],
+                                     frames_done=j["frames_done"],
+                                     frames_total=j["frames_total"]),
+        "stage": j["stage"],
+        "counts": {"images_done": j["images_done"], "images_total": j["images_total"],
+                   "frames_done": j["frames_done"], "frames_total": j["frames_total"]},
+        "design": {
+            "name": j["design_name"], "media_type": j["design_type"],
+            "size_bytes": j["design_size"], "sha256": j["design_sha256"],
+            "width": j["design_width"], "height": j["design_height"],
+            "url": f"{base}/design",
+        },
+        "outputs": outputs,
+        "error": ({"code": j["error_code"], "message": j["error_message"]}
+                  if j["error_code"] else None),
+        "attempts": j["attempts"],
+        "retried_from": j["retried_from"],
+        "media_sync_status": j["media_sync_status"],
+        "worker_id": j["worker_id"],
+        "heartbeat_at": iso(j["heartbeat_at"]),
+        "created_at": iso(j["created_at"]),
+        "started_at": iso(j["started_at"]),
+        "completed_at": iso(j["completed_at"]),
+        "updated_at": iso(j["updated_at"]),
+        "metadata": j["metadata"] or {},
+        "url": base,
+    }
+
+
+def _page(jobs: Any, total: int, flt: jobs_service.JobFilter) -> dict[str, Any]:
+    return {"items": [job_to_dict(j) for j in jobs], "total": total, "limit": flt.limit,
+            "offset": flt.offset}
+
+
+def _json_body() -> dict[str, Any]:
+    """An optional JSON object body, or the form fields."""
+    if request.mimetype == "application/json":
+        data = request.get_json(silent=True)
+        if not isinstance(data, dict):
+            raise BadRequest("The body must be a JSON object.")
+        return data
+    return request.form.to_dict()
+
+
+@bp.post("/render-jobs")
+def create_job() -> tuple[dict[str, Any], int]:
+    session = get_session()
+    form = request.form
+    upload = request.files.get("design")
+    if upload is None:
+        raise BadRequest("Send the design as a multipart file field named 'design'.")
+    product_id = form.get("product_id", "")
+    if not product_id:
+        raise BadRequest("The field 'product_id' is required.")
+    check_safe_id(product_id, "product id")
+    source = jobs_service.parse_source(form.get("source"))
+    options = jobs_service.parse_options(session, form)
+    data = upload.stream.read(MAX_DESIGN_BYTES + 1)
+    info = check_design(data)
+    job = jobs_service.create_job(
+        session, _ext().storage, product_id=product_id, options=options, design=data,
+        design_info=info, design_name=upload.filename or "design", source=source,
+    )
+    if source == JobSource.API:
+        _ext().enqueue(job.id)
+    return job_to_dict(job), 202
+
+
+@bp.get("/render-jobs")
+def list_jobs() -> dict[str, Any]:
+    flt = jobs_service.parse_filter(request.args)
+    with _ext().db.engine.connect() as connection:
+        jobs, total = jobs_service.list_jobs(connection, flt)
+        return _page(jobs, total, flt)
+
+
+@bp.get("/products/<product_id>/render-jobs")
+def list_product_jobs(product_id: str) -> dict[str, Any]:
+    check_safe_id(product_id, "product id")
+    flt = jobs_service.parse_filter(request.args, product_id=product_id)
+    with _ext().db.engine.connect() as connection:
+        jobs, total = jobs_service.list_jobs(connection, flt)
+        return _page(jobs, total, flt)
+
+
+@bp.get("/render-jobs/<job_id>")
+def get_job(job_id: str) -> dict[str, Any]:
+    # A bare connection rather than a session: this is what clients poll.
+    with _ext().db.engine.connect() as connection:
+        return job_to_dict(jobs_service.get_job_row(connection, job_id))
+
+
+@bp.post("/render-jobs/<job_id>/cancel")
+def cancel_job(job_id: str) -> dict[str, Any]:
+    session = get_session()
+    changed = jobs_service.transition(session, job_id, JobStatus.CANCELLED, stage="cancelled")
+    if changed:
+        _ext().cancelled(job_id)
+    return job_to_dict(jobs_service.get_job(session, job_id))
+
+
+@bp.post("/render-jobs/<job_id>/retry")
+def retry_job(job_id: str) -> tuple[dict[str, Any], int]:
+    session = get_session()
+    job = jobs_service.retry_job(session, _ext().storage, job_id, _json_body())
+    _ext().enqueue(job.id)
+    return job_to_dict(job), 202
+
+
+@bp.post("/render-jobs/<job_id>/outputs")
+def upload_outputs(job_id: str) -> dict[str, Any]:
+    # Stills plus a turntable are far bigger than one design; this endpoint alone allows it.
+    request.max_content_length = MAX_OUTPUTS_REQUEST_BYTES
+    request.max_form_memory_size = MAX_MANIFEST_BYTES
+    session = get_session()
+    jobs_service.get_job(session, job_id)
+    manifest = request.form.get("manifest")
+    if manifest is None and "manifest" in request.files:
+        manifest = request.files["manifest"].read()
+    if not manifest:
+        raise BadRequest("Send the manifest as a multipart field named 'manifest'.")
+    uploads = request.files.getlist("files")
+
+    def save(directory: Any) -> list[str]:
+        names = []
+        for upload in uploads:
+            name = upload.filename or ""
+            # Only plain names that the manifest can list; anything path-like is refused.
+            if not name or name in (".", "..") or any(ch in name for ch in "/\\\0"):
+                raise BadRequest(f"Output file name {name!r} must be a plain file name.")
+            if name in names:
+                raise BadRequest(f"Output file {name!r} was sent twice.")
+            upload.save(directory / name)
+            names.append(name)
+        return names
+
+    job = jobs_service.record_outputs(session, _ext().storage, job_id, manifest, save)
+    _ext().completed(job.id)
+    return job_to_dict(job)
+
+
+@bp.post("/render-jobs/<job_id>/push")
+def push_job(job_id: str) -> tuple[dict[str, Any], int]:
+    session = get_session()
+    job = jobs_service.get_job(session, job_id)
+    if job.status != JobStatus.COMPLETED:
+        raise Conflict(f"Only completed jobs can be pushed; this one is {job.status}.",
+                       code="invalid_transition")
+    ext = _ext()
+    if ext.push is None:
+        raise Conflict("No commerce backend is configured, so there is nothing to push to.",
+                       code="media_not_configured")
+    jobs_service.set_media_status(session, job_id, MediaSyncStatus.PENDING)
+    ext.push(job_id)
+    return job_to_dict(jobs_service.get_job(session, job_id)), 202
+
+
+def _send(relative: str, media_type: str | None = None) -> Response:
+    storage = _ext().storage
+    if not storage.exists(relative):
+        raise NotFound("This file is no longer stored.")
+    return send_file(storage.path(relative), mimetype=media_type, max_age=3600,
+                     conditional=True, etag=True)
+
+
+@bp.get("/render-jobs/<job_id>/design")
+def job_design(job_id: str) -> Response:
+    job = jobs_service.get_job(get_session(), job_id)
+    return _send(job.design_path, job.design_type)
+
+
+@bp.get("/render-jobs/<job_id>/outputs/<name>")
+def job_output(job_id: str, name: str) -> Response:
+    """Serve an output by its recorded name; the path comes from the database, not the URL."""
+    job = jobs_service.get_job(get_session(), job_id)
+    for output in job.outputs or []:
+        if PurePosixPath(output["path"]).name == name:
+            return _send(output["path"])
+    raise NotFound(f"Job {job_id} has no output {name!r}.")

@@ -1,0 +1,166 @@
+"""`/admin/render-templates`: the shirt models jobs can use."""
+
+from __future__ import annotations
+
+from pathlib import PurePosixPath
+from typing import Any
+
+from flask import Blueprint, Response, request
+from sqlalchemy import exists, select, update
+
+from shared.colors import parse_color
+from shared.errors import InvalidInput, NotFound
+from shared.presets import get_preset
+from shared.validation import check_safe_id
+
+from ..db import get_session
+from ..errors import BadRequest, Conflict
+from ..models import RenderJob, RenderTemplate, utcnow
+from .render_jobs import iso
+
+bp = Blueprint("templates", __name__)
+
+EDITABLE = ("name", "description", "model_path", "thumbnail_path", "supported_presets",
+            "default_color", "active", "is_default")
+
+
+def template_to_dict(t: RenderTemplate) -> dict[str, Any]:
+    return {
+        "id": t.id, "name": t.name, "description": t.description, "model_path": t.model_path,
+        "thumbnail_path": t.thumbnail_path, "supported_presets": list(t.supported_presets),
+        "default_color": t.default_color, "active": t.active, "is_default": t.is_default,
+        "created_at": iso(t.created_at), "updated_at": iso(t.updated_at),
+    }
+
+
+def _body() -> dict[str, Any]:
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise BadRequest("The body must be a JSON object (Content-Type: application/json).")
+    return data
+
+
+def _text(data: dict[str, Any], key: str, limit: int, *, required: bool = False) -> str | None:
+    value = data.get(key)
+    if value is None:
+        if required:
+            raise BadRequest(f"The field {key!r} is required.")
+        return None
+    if not isinstance(value, str) or (required and not value.strip()) or len(value) > limit:
+        raise InvalidInput(f"{key} must be text of at most {limit} characters.")
+    return value
+
+
+def _location(data: dict[str, Any], key: str) -> str | None:
+    """A location relative to the templates root: never absolute, never climbing out."""
+    value = _text(data, key, 500)
+    if value is None:
+        return None
+    path = PurePosixPath(value.replace("\\", "/"))
+    if not value or path.is_absolute() or ".." in path.parts or ":" in value or "\0" in value:
+        raise InvalidInput(f"{key} must be a relative location inside the templates folder.")
+    return path.as_posix()
+
+
+def _validated(data: dict[str, Any], *, creating: bool) -> dict[str, Any]:
+    unknown = sorted(set(data) - set(EDITABLE) - ({"id"} if creating else set()))
+    if unknown:
+        raise InvalidInput(f"Unknown field(s): {', '.join(unknown)}.")
+    values: dict[str, Any] = {}
+    if "name" in data or creating:
+        values["name"] = _text(data, "name", 200, required=True)
+    if "description" in data:
+        values["description"] = _text(data, "description", 5000) or ""
+    for key in ("model_path", "thumbnail_path"):
+        if key in data:
+            values[key] = _location(data, key)
+    if "supported_presets" in data:
+        presets = data["supported_presets"]
+        if not isinstance(presets, list) or not all(isinstance(p, str) for p in presets):
+            raise InvalidInput("supported_presets must be a list of preset ids.")
+        values["supported_presets"] = list(dict.fromkeys(get_preset(p).id for p in presets))
+    if "default_color" in data:
+        values["default_color"] = parse_color(data["default_color"]).hex
+    for key in ("active", "is_default"):
+        if key in data:
+            if not isinstance(data[key], bool):
+                raise InvalidInput(f"{key} must be true or false.")
+            values[key] = data[key]
+    return values
+
+
+def _get(template_id: str) -> RenderTemplate:
+    template = get_session().get(RenderTemplate, template_id)
+    if template is None:
+        raise NotFound(f"No render template {template_id!r}.")
+    return template
+
+
+def _clear_other_defaults(template_id: str) -> None:
+    get_session().execute(
+        update(RenderTemplate).where(RenderTemplate.id != template_id, RenderTemplate.is_default)
+        .values(is_default=False).execution_options(synchronize_session=False)
+    )
+
+
+@bp.get("/render-templates")
+def list_templates() -> dict[str, Any]:
+    stmt = select(RenderTemplate).order_by(RenderTemplate.id)
+    if "active" in request.args:
+        active = request.args["active"].lower()
+        if active not in ("true", "false"):
+            raise InvalidInput("active must be true or false.")
+        stmt = stmt.where(RenderTemplate.active == (active == "true"))
+    items = get_session().scalars(stmt).all()
+    return {"items": [template_to_dict(t) for t in items], "total": len(items)}
+
+
+@bp.post("/render-templates")
+def create_template() -> tuple[dict[str, Any], int]:
+    data = _body()
+    if "id" not in data:
+        raise BadRequest("The field 'id' is required.")
+    template_id = check_safe_id(data["id"], "template id")
+    values = _validated(data, creating=True)
+    session = get_session()
+    if session.get(RenderTemplate, template_id) is not None:
+        raise Conflict(f"Template {template_id!r} already exists.", code="already_exists")
+    template = RenderTemplate(id=template_id, description="", supported_presets=[],
+                              default_color="#ffffff", active=True, is_default=False)
+    for key, value in values.items():
+        setattr(template, key, value)
+    if template.is_default:
+        _clear_other_defaults(template_id)
+    session.add(template)
+    session.commit()
+    return template_to_dict(template), 201
+
+
+@bp.get("/render-templates/<template_id>")
+def get_template(template_id: str) -> dict[str, Any]:
+    return template_to_dict(_get(template_id))
+
+
+@bp.patch("/render-templates/<template_id>")
+def patch_template(template_id: str) -> dict[str, Any]:
+    template = _get(template_id)
+    values = _validated(_body(), creating=False)
+    for key, value in values.items():
+        setattr(template, key, value)
+    template.updated_at = utcnow()
+    if values.get("is_default"):
+        _clear_other_defaults(template_id)
+    get_session().commit()
+    return template_to_dict(template)
+
+
+@bp.delete("/render-templates/<template_id>")
+def delete_template(template_id: str) -> Response:
+    session = get_session()
+    template = _get(template_id)
+    if session.scalar(select(exists().where(RenderJob.template_id == template_id))):
+        raise Conflict(f"Jobs use template {template_id!r}; deactivate it instead "
+                       "(PATCH active=false).", code="template_in_use")
+    session.delete(template)
+    session.commit()
+    return Response(status=204)

@@ -1,0 +1,216 @@
+"""`tshirt-service`: serve the API, migrate the database, make a token, clean up files.
+
+Every command reads the same environment as the app (`TSHIRT_DATA_DIR`, `DATABASE_URL`,
+`TSHIRT_API_TOKENS`, `TSHIRT_DEV_MODE`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import os
+import signal
+import socket
+import sys
+from collections.abc import Sequence
+
+from shared.errors import TshirtError
+
+from .auth import new_token
+from .config import ConfigError, Settings
+
+_log = logging.getLogger(__name__)
+
+SWITCH_INTERVAL_S = 0.001
+# Two processes saturate the 2-core target machine; fork is POSIX-only.
+DEFAULT_WORKERS = 2 if hasattr(os, "fork") else 1
+
+
+def _prepare_database(settings: Settings) -> None:
+    """Migrate to head and add the bundled templates the database lacks."""
+    from .db import Database
+    from .migrate import upgrade
+    from .storage import Storage
+    from .templates_service import seed_templates
+
+    Storage(settings.data_dir).ensure()
+    database = Database(settings.database_url, pool_size=1)
+    try:
+        upgrade(database.engine)
+        with database.session() as session:
+            seed_templates(session)
+    finally:
+        database.dispose()
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(1024)
+    return sock
+
+
+def _serve_forever(sock: socket.socket, threads: int, connection_limit: int) -> None:
+    import waitress
+
+    from .app import create_app
+
+    # Requests are short and CPU-bound under the GIL: a shorter switch interval lets waitress's
+    # I/O thread hand the next request over without waiting 5 ms behind a busy worker thread.
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
+    # The app (and its database engine) is built in the serving process, after any fork.
+    app = create_app({"TSHIRT_DB_POOL_SIZE": threads + 2})
+    waitress.serve(app, sockets=[sock], threads=threads, ident="tshirt-service",
+                   connection_limit=connection_limit, channel_timeout=60)
+
+
+def _run_workers(sock: socket.socket, args: argparse.Namespace) -> int:
+    """Fork `--workers` processes that accept on the same listening socket (one Python process
+    is bound to one core by the GIL); stop them all on SIGTERM/SIGINT."""
+    children: list[int] = []
+    for _ in range(args.workers):
+        pid = os.fork()
+        if pid == 0:  # child
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            try:
+                _serve_forever(sock, args.threads, args.connection_limit)
+            finally:
+                os._exit(0)
+        children.append(pid)
+
+    def stop(_signum: int, _frame: object) -> None:
+        for child in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(child, signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    status = 0
+    for child in children:
+        while True:
+            try:
+                _pid, code = os.waitpid(child, 0)
+                break
+            except InterruptedError:
+                continue
+        status = status or os.waitstatus_to_exitcode(code)
+    return 0 if status in (0, -signal.SIGTERM) else 1
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    settings = Settings.load()
+    settings.check()
+    if not args.no_migrate:
+        _prepare_database(settings)
+    if settings.dev_mode:
+        print("tshirt-service: DEVELOPMENT MODE" +
+              (" - admin routes are open, no token needed" if not settings.api_tokens else ""),
+              file=sys.stderr)
+    sock = _listen(args.host, args.port)
+    print(f"tshirt-service: serving on http://{args.host}:{args.port} with {args.workers} "
+          f"worker(s) x {args.threads} threads (data: {settings.data_dir})",
+          file=sys.stderr, flush=True)
+    if args.workers < 1:
+        raise ConfigError("--workers must be at least 1.")
+    if args.workers > 1:
+        return _run_workers(sock, args)
+    _serve_forever(sock, args.threads, args.connection_limit)
+    return 0
+
+
+def cmd_db_upgrade(_args: argparse.Namespace) -> int:
+    from .migrate import current_revision, head_revision
+
+    settings = Settings.load()
+    _prepare_database(settings)
+    from .db import Database
+
+    database = Database(settings.database_url, pool_size=1)
+    try:
+        revision = current_revision(database.engine)
+    finally:
+        database.dispose()
+    print(f"database at revision {revision} (head {head_revision()})")
+    return 0
+
+
+def cmd_create_token(_args: argparse.Namespace) -> int:
+    token = new_token()
+    print(token)
+    print("Add it to TSHIRT_API_TOKENS (comma-separated) where the service runs, and send it as "
+          "'Authorization: Bearer <token>'.", file=sys.stderr)
+    return 0
+
+
+def cmd_cleanup(args: argparse.Namespace) -> int:
+    from .cleanup import plan_cleanup, run_cleanup
+    from .db import Database
+    from .storage import Storage
+
+    settings = Settings.load()
+    storage = Storage(settings.data_dir)
+    database = Database(settings.database_url, pool_size=1)
+    try:
+        with database.session() as session:
+            plan = plan_cleanup(session, storage)
+    finally:
+        database.dispose()
+    for removal in plan:
+        verb = "would delete" if args.dry_run else "deleting"
+        print(f"{verb} {removal.path.relative_to(storage.root)}  ({removal.reason})")
+    if not args.dry_run:
+        run_cleanup(plan)
+    print(f"{len(plan)} item(s) {'to delete' if args.dry_run else 'deleted'}", file=sys.stderr)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tshirt-service", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the API under waitress")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--threads", type=int, default=8)
+    serve.add_argument("--workers", type=int, default=DEFAULT_WORKERS,
+                       help="serving processes sharing the port; one Python process uses one "
+                            f"core (default {DEFAULT_WORKERS})")
+    serve.add_argument("--connection-limit", type=int, default=200)
+    serve.add_argument("--no-migrate", action="store_true",
+                       help="do not migrate the database before starting")
+    serve.set_defaults(func=cmd_serve)
+
+    database = commands.add_parser("db", help="database commands")
+    db_commands = database.add_subparsers(dest="db_command", required=True)
+    db_commands.add_parser("upgrade", help="migrate to the newest schema").set_defaults(
+        func=cmd_db_upgrade)
+
+    commands.add_parser("create-token", help="print a new random API token").set_defaults(
+        func=cmd_create_token)
+
+    cleanup = commands.add_parser("cleanup", help="delete files no job references")
+    cleanup.add_argument("--dry-run", action="store_true", help="only list what would go")
+    cleanup.set_defaults(func=cmd_cleanup)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    try:
+        return args.func(args)
+    except TshirtError as error:
+        print(f"tshirt-service: {error.message}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Alembic migrations of the job database. Released revisions are never edited."""

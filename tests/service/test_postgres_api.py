@@ -1,0 +1,83 @@
+"""The same API on PostgreSQL: one walk through every kind of route on a migrated schema."""
+
+from __future__ import annotations
+
+import io
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from sqlalchemy import text
+
+from sync_service.app import create_app
+from sync_service.db import Database, make_engine
+from sync_service.migrate import upgrade
+from sync_service.templates_service import seed_templates
+
+from .conftest import TOKEN, multipart, png_bytes, postgres_url
+from .test_lifecycle import make_outputs, post_outputs
+
+
+@pytest.fixture
+def pg_app(tmp_path: Path) -> Iterator[Flask]:
+    url = postgres_url()
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = make_engine(url, pool_size=1)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    scoped = f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
+    database = Database(scoped, pool_size=1)
+    upgrade(database.engine)
+    with database.session() as session:
+        seed_templates(session)
+    database.dispose()
+    app = create_app({"TESTING": True, "TSHIRT_DATA_DIR": str(tmp_path), "DATABASE_URL": scoped,
+                      "TSHIRT_API_TOKENS": TOKEN})
+    try:
+        yield app
+    finally:
+        app.extensions["tshirt"].db.dispose()
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def test_api_walkthrough_on_postgres(pg_app: Flask) -> None:
+    client = pg_app.test_client()
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+
+    def create(**fields: str) -> dict:
+        data = {"product_id": "prod_pg", "preset": "chest-large", "color": "navy", **fields,
+                "design": (io.BytesIO(png_bytes()), "d.png")}
+        response = client.post("/admin/render-jobs", headers=auth, **multipart(data))
+        assert response.status_code == 202, response.json
+        return response.json
+
+    first, second = create(), create(source="blender")
+    assert first["created_at"].endswith("Z")
+    body = client.get("/admin/render-jobs?status=pending,rendering&order=asc", headers=auth).json
+    assert [j["id"] for j in body["items"]] == [first["id"], second["id"]]
+    since = (datetime.now(UTC) - timedelta(minutes=5)).isoformat().replace("+", "%2B")
+    assert client.get(f"/admin/render-jobs?created_after={since}",
+                      headers=auth).json["total"] == 2
+    assert client.get("/admin/products/prod_pg/render-jobs?preset=chest-large&limit=1",
+                      headers=auth).json["total"] == 2
+
+    manifest, files = make_outputs(second)
+    done = post_outputs(client, auth, second["id"], manifest, files)
+    assert done.status_code == 200 and done.json["status"] == "completed"
+
+    assert client.post(f"/admin/render-jobs/{first['id']}/cancel",
+                       headers=auth).json["status"] == "cancelled"
+    retried = client.post(f"/admin/render-jobs/{first['id']}/retry", headers=auth,
+                          json={"color": "#fff"})
+    assert retried.status_code == 202 and retried.json["retried_from"] == first["id"]
+    assert client.delete("/admin/render-templates/classic-tee", headers=auth).status_code == 409
+    response = client.post("/admin/render-jobs", headers=auth, **multipart({
+        "product_id": "p", "preset": "nope", "color": "red",
+        "design": (io.BytesIO(png_bytes()), "d.png")}))
+    assert response.status_code == 422
+    assert client.get("/health").json["database"] == "ok"
