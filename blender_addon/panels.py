@@ -1,0 +1,205 @@
+"""The "T-Shirt" tab in the 3D View sidebar: design, placement, colour, options, render."""
+
+from __future__ import annotations
+
+import bpy
+
+from . import operators, panel_logic, preview
+from ._shared import angles
+
+
+class _TShirtPanel:
+    bl_space_type = "VIEW_3D"
+    bl_region_type = "UI"
+    bl_category = "T-Shirt"
+
+    @classmethod
+    def poll(cls, context: bpy.types.Context) -> bool:
+        return context.scene is not None and hasattr(context.scene, "tshirt")
+
+
+class TSHIRT_PT_main(_TShirtPanel, bpy.types.Panel):
+    bl_idname = "TSHIRT_PT_main"
+    bl_label = "T-Shirt Render"
+
+    def draw(self, context: bpy.types.Context) -> None:
+        settings = context.scene.tshirt
+        row = self.layout.row(align=True)
+        active = preview.is_active(settings)
+        row.operator(operators.TSHIRT_OT_setup_preview.bl_idname,
+                     text="Rebuild Preview" if active else "Set Up Preview", icon="SHADING_TEXTURE")
+
+
+class TSHIRT_PT_design(_TShirtPanel, bpy.types.Panel):
+    bl_idname = "TSHIRT_PT_design"
+    bl_label = "Design"
+    bl_parent_id = "TSHIRT_PT_main"
+
+    def draw(self, context: bpy.types.Context) -> None:
+        layout = self.layout
+        settings = context.scene.tshirt
+        row = layout.row(align=True)
+        row.prop(settings, "design_path", text="")
+        row.operator(operators.TSHIRT_OT_choose_design.bl_idname, text="", icon="FILEBROWSER")
+        if not settings.design_path:
+            layout.label(text="Choose a PNG or JPEG design", icon="INFO")
+            return
+        if settings.design_error:
+            col = layout.column()
+            col.alert = True
+            col.label(text=settings.design_error, icon="ERROR")
+            return
+        image = _design_image(settings)
+        if image is not None and image.preview is not None:
+            layout.template_icon(icon_value=image.preview.icon_id, scale=6.0)
+        status = preview.design_status(settings)
+        col = layout.column(align=True)
+        col.label(text=status.size_text(), icon="IMAGE_DATA")
+        row = col.row()
+        row.alert = status.blurry
+        row.label(text=status.dpi_text(), icon="ERROR" if status.blurry else "CHECKMARK")
+        if status.blurry:
+            warn = col.row()
+            warn.alert = True
+            warn.label(text=f"Below 150 DPI: {panel_logic.BLURRY_TEXT}")
+
+
+def _design_image(settings) -> bpy.types.Image | None:
+    path = bpy.path.abspath(settings.design_path)
+    for image in bpy.data.images:
+        if image.filepath and bpy.path.abspath(image.filepath) == path:
+            return image
+    return None
+
+
+class TSHIRT_PT_placement(_TShirtPanel, bpy.types.Panel):
+    bl_idname = "TSHIRT_PT_placement"
+    bl_label = "Placement"
+    bl_parent_id = "TSHIRT_PT_main"
+
+    def draw(self, context: bpy.types.Context) -> None:
+        settings = context.scene.tshirt
+        grid = self.layout.grid_flow(row_major=True, columns=4, even_columns=False,
+                                     align=True)
+        for area_label, cells in panel_logic.preset_grid():
+            grid.label(text=area_label)
+            for preset_id, size_label in cells:
+                grid.prop_enum(settings, "preset", preset_id, text=size_label)
+        items = {i[0]: i[1] for i in panel_logic.preset_items()}
+        self.layout.label(text=items.get(settings.preset, settings.preset))
+
+
+class TSHIRT_PT_color(_TShirtPanel, bpy.types.Panel):
+    bl_idname = "TSHIRT_PT_color"
+    bl_label = "Shirt Colour"
+    bl_parent_id = "TSHIRT_PT_main"
+
+    def draw(self, context: bpy.types.Context) -> None:
+        layout = self.layout
+        settings = context.scene.tshirt
+        row = layout.row(align=True)
+        row.prop(settings, "color", text="")
+        row.prop(settings, "color_hex", text="")
+        if settings.color_error:
+            col = layout.column()
+            col.alert = True
+            col.label(text=settings.color_error, icon="ERROR")
+        flow = layout.grid_flow(columns=4, even_columns=True, align=True)
+        for name, code in panel_logic.swatches():
+            op = flow.operator(operators.TSHIRT_OT_set_color_swatch.bl_idname, text=name,
+                               depress=settings.color_hex == code)
+            op.hex = code
+
+
+class TSHIRT_PT_options(_TShirtPanel, bpy.types.Panel):
+    bl_idname = "TSHIRT_PT_options"
+    bl_label = "Render Options"
+    bl_parent_id = "TSHIRT_PT_main"
+
+    def draw(self, context: bpy.types.Context) -> None:
+        layout = self.layout
+        layout.use_property_split = True
+        layout.use_property_decorate = False
+        settings = context.scene.tshirt
+        layout.prop(settings, "template")
+        layout.prop(settings, "quality")
+        col = layout.column(heading="Angles", align=True)
+        for index, angle in enumerate(angles.ANGLES):
+            col.prop(settings, "angles", index=index, text=angle.label)
+        col = layout.column(heading="Turntable")
+        row = col.row(align=True)
+        row.prop(settings, "animation", text="")
+        sub = row.row()
+        sub.active = settings.animation
+        sub.prop(settings, "frames")
+        layout.prop(settings, "background")
+        if settings.background == panel_logic.COLOR_BACKGROUND:
+            layout.prop(settings, "background_color", text="Colour")
+        layout.prop(settings, "output_dir")
+        layout.prop(settings, "product_id")
+
+
+class TSHIRT_PT_render(_TShirtPanel, bpy.types.Panel):
+    bl_idname = "TSHIRT_PT_render"
+    bl_label = "Render"
+    bl_parent_id = "TSHIRT_PT_main"
+
+    def draw(self, context: bpy.types.Context) -> None:
+        layout = self.layout
+        settings = context.scene.tshirt
+        running = operators.active_session() is not None
+        if running:
+            layout.progress(factor=settings.render_progress, type="BAR",
+                            text=settings.render_stage or "Rendering")
+            layout.operator(operators.TSHIRT_OT_cancel_render.bl_idname, text="Cancel",
+                            icon="CANCEL")
+            return
+        row = layout.row()
+        row.scale_y = 1.4
+        row.enabled = bool(settings.design_path) and not settings.design_error
+        row.operator(operators.TSHIRT_OT_render.bl_idname, icon="RENDER_STILL")
+        if settings.render_state in {"DONE", "FAILED", "CANCELLED"} and settings.render_message:
+            col = layout.column()
+            col.alert = settings.render_state == "FAILED"
+            icon = {"DONE": "CHECKMARK", "FAILED": "ERROR", "CANCELLED": "CANCEL"}
+            col.label(text=settings.render_message, icon=icon[settings.render_state])
+        if settings.last_output_dir:
+            layout.operator(operators.TSHIRT_OT_open_output_folder.bl_idname,
+                            icon="FILE_FOLDER")
+        if len(settings.results):
+            grid = layout.grid_flow(columns=3, even_columns=True, align=True)
+            for item in settings.results:
+                cell = grid.column(align=True)
+                image = item.image
+                if image is not None and image.preview is not None:
+                    cell.template_icon(icon_value=image.preview.icon_id, scale=4.0)
+                op = cell.operator(operators.TSHIRT_OT_show_result.bl_idname, text=item.label)
+                op.image_name = image.name if image is not None else ""
+        if settings.last_output_dir:
+            _draw_store(layout, settings)
+
+
+def _draw_store(layout: bpy.types.UILayout, settings) -> None:
+    box = layout.box()
+    row = box.row()
+    row.enabled = bool(settings.product_id) and settings.sync_state != "SENDING"
+    row.operator(operators.TSHIRT_OT_send_to_store.bl_idname, icon="EXPORT")
+    if not settings.product_id:
+        box.label(text="Enter a product id to send to the store", icon="INFO")
+    if not bpy.app.online_access:
+        box.label(text="Online access is off (Preferences > System)", icon="INTERNET")
+    if settings.sync_message:
+        col = box.column()
+        col.alert = settings.sync_state == "FAILED"
+        col.label(text=settings.sync_message)
+
+
+classes = (
+    TSHIRT_PT_main,
+    TSHIRT_PT_design,
+    TSHIRT_PT_placement,
+    TSHIRT_PT_color,
+    TSHIRT_PT_options,
+    TSHIRT_PT_render,
+)
+register, unregister = bpy.utils.register_classes_factory(classes)

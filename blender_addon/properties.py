@@ -1,0 +1,231 @@
+"""The panel's settings, registered once as ``Scene.tshirt``.
+
+Every list the artist picks from (presets, quality levels, templates, angles, backgrounds) is
+derived from ``shared`` through ``panel_logic``; ``update=`` callbacks keep the colour picker and
+the hex field in step and push changes into the live preview.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import bpy
+from bpy.props import (
+    BoolProperty,
+    BoolVectorProperty,
+    CollectionProperty,
+    EnumProperty,
+    FloatProperty,
+    FloatVectorProperty,
+    IntProperty,
+    PointerProperty,
+    StringProperty,
+)
+
+from . import panel_logic, preview
+from ._shared import angles, contracts, errors, presets, quality, templates
+
+_log = logging.getLogger(__name__)
+
+# Blender keeps only pointers to the strings of dynamic enum items: hold the list here.
+_template_items_cache: list[panel_logic.EnumItem] = []
+# Set while one colour property writes the other, so the pair does not ping-pong.
+_syncing_color = False
+
+DEFAULT_COLOR = "#ffffff"
+RENDER_STATES = (
+    ("IDLE", "Idle", "No render has run yet"),
+    ("RUNNING", "Running", "A render is running in the background"),
+    ("DONE", "Done", "The last render finished"),
+    ("FAILED", "Failed", "The last render failed"),
+    ("CANCELLED", "Cancelled", "The last render was cancelled"),
+)
+SYNC_STATES = (
+    ("IDLE", "Idle", "Not sent"),
+    ("SENDING", "Sending", "Uploading to the sync service"),
+    ("SENT", "Sent", "The sync service has the render"),
+    ("FAILED", "Failed", "Sending failed"),
+)
+
+
+def _template_items(self, context):
+    global _template_items_cache
+    try:
+        found = templates.discover_templates()
+    except errors.TshirtError as exc:
+        _log.warning("templates: %s", exc.message)
+        found = {}
+    _template_items_cache = panel_logic.template_items(found)
+    return _template_items_cache
+
+
+# -- update callbacks ------------------------------------------------------------------------
+
+
+def _design_changed(self, context) -> None:
+    status = panel_logic.inspect_design(bpy.path.abspath(self.design_path))
+    self.design_width = status.width
+    self.design_height = status.height
+    self.design_error = status.error
+    if status.ok and context is not None:
+        try:
+            image = preview.design_image(self.design_path)
+            image.preview_ensure()
+        except (ValueError, RuntimeError) as exc:
+            _log.debug("design thumbnail: %s", exc)
+    preview.apply_design(self)
+
+
+def _placement_changed(self, context) -> None:
+    preview.apply_design(self)
+
+
+def _color_changed(self, context) -> None:
+    global _syncing_color
+    if _syncing_color:
+        return
+    _syncing_color = True
+    try:
+        self.color_hex = panel_logic.hex_from_srgb(self.color)
+        self.color_error = ""
+    finally:
+        _syncing_color = False
+    preview.apply_color(self)
+
+
+def _hex_changed(self, context) -> None:
+    global _syncing_color
+    if _syncing_color:
+        return
+    try:
+        srgb = panel_logic.srgb_from_text(self.color_hex)
+    except errors.InvalidInput as exc:
+        self.color_error = exc.message
+        return
+    _syncing_color = True
+    try:
+        self.color_error = ""
+        self.color = srgb
+        # show a pasted name or #RGB in its canonical #rrggbb form
+        self.color_hex = panel_logic.hex_from_srgb(srgb)
+    finally:
+        _syncing_color = False
+    preview.apply_color(self)
+
+
+def _template_changed(self, context) -> None:
+    if context is not None:
+        preview.rebuild_if_active(context, self)
+
+
+# -- property groups -------------------------------------------------------------------------
+
+
+class TSHIRT_PG_result(bpy.types.PropertyGroup):
+    """One still of the last render, loaded as a Blender image for the panel."""
+
+    angle: StringProperty(name="Angle")  # type: ignore[valid-type]
+    label: StringProperty(name="Label")  # type: ignore[valid-type]
+    image: PointerProperty(name="Image", type=bpy.types.Image)  # type: ignore[valid-type]
+
+
+class TSHIRT_PG_settings(bpy.types.PropertyGroup):
+    # design
+    design_path: StringProperty(  # type: ignore[valid-type]
+        name="Design", description="The PNG or JPEG to print on the shirt",
+        subtype="FILE_PATH", update=_design_changed,
+    )
+    design_width: IntProperty(name="Design Width", min=0)  # type: ignore[valid-type]
+    design_height: IntProperty(name="Design Height", min=0)  # type: ignore[valid-type]
+    design_error: StringProperty(name="Design Problem")  # type: ignore[valid-type]
+
+    # placement
+    preset: EnumProperty(  # type: ignore[valid-type]
+        name="Placement", description="Where the design prints and how large",
+        items=panel_logic.preset_items(), default=presets.DEFAULT_PRESET,
+        update=_placement_changed,
+    )
+
+    # colour
+    color: FloatVectorProperty(  # type: ignore[valid-type]
+        name="Shirt Colour", subtype="COLOR_GAMMA", size=3, min=0.0, max=1.0,
+        default=(1.0, 1.0, 1.0), update=_color_changed,
+    )
+    color_hex: StringProperty(  # type: ignore[valid-type]
+        name="Hex", description="#RGB, #RRGGBB or a CSS colour name such as 'navy'",
+        default=DEFAULT_COLOR, update=_hex_changed,
+    )
+    color_error: StringProperty(name="Colour Problem")  # type: ignore[valid-type]
+
+    # render options
+    template: EnumProperty(  # type: ignore[valid-type]
+        name="Template", description="The shirt model", items=_template_items,
+        update=_template_changed,
+    )
+    quality: EnumProperty(  # type: ignore[valid-type]
+        name="Quality", items=panel_logic.quality_items(), default=quality.DEFAULT_QUALITY,
+    )
+    angles: BoolVectorProperty(  # type: ignore[valid-type]
+        name="Angles", description="Which views to render",
+        size=len(angles.ANGLES), default=tuple(True for _ in angles.ANGLES),
+    )
+    animation: BoolProperty(  # type: ignore[valid-type]
+        name="Turntable", description="Also render a 360° turntable animation", default=True,
+    )
+    frames: IntProperty(  # type: ignore[valid-type]
+        name="Frames", description="Turntable length in frames",
+        default=contracts.AnimationSpec().frames, min=2, max=contracts.MAX_FRAMES,
+    )
+    background: EnumProperty(  # type: ignore[valid-type]
+        name="Background", items=panel_logic.background_items(), default="transparent",
+    )
+    background_color: FloatVectorProperty(  # type: ignore[valid-type]
+        name="Background Colour", subtype="COLOR_GAMMA", size=3, min=0.0, max=1.0,
+        default=(0.93, 0.93, 0.93),
+    )
+    output_dir: StringProperty(  # type: ignore[valid-type]
+        name="Output Folder",
+        description="Each render makes a new folder in here (empty: the add-on's default)",
+        subtype="DIR_PATH",
+    )
+    product_id: StringProperty(  # type: ignore[valid-type]
+        name="Product ID", description="The store product these images are for (optional)",
+    )
+
+    # live preview
+    preview_shirt: PointerProperty(type=bpy.types.Object)  # type: ignore[valid-type]
+    preview_material: PointerProperty(type=bpy.types.Material)  # type: ignore[valid-type]
+
+    # the last render
+    render_state: EnumProperty(  # type: ignore[valid-type]
+        name="Render State", items=RENDER_STATES, default="IDLE",
+    )
+    render_progress: FloatProperty(  # type: ignore[valid-type]
+        name="Progress", subtype="FACTOR", min=0.0, max=1.0,
+    )
+    render_stage: StringProperty(name="Stage")  # type: ignore[valid-type]
+    render_message: StringProperty(name="Message")  # type: ignore[valid-type]
+    last_output_dir: StringProperty(name="Last Output", subtype="DIR_PATH")  # type: ignore[valid-type]
+    results: CollectionProperty(type=TSHIRT_PG_result)  # type: ignore[valid-type]
+
+    # sending the last render to the store
+    sync_state: EnumProperty(  # type: ignore[valid-type]
+        name="Store State", items=SYNC_STATES, default="IDLE",
+    )
+    sync_message: StringProperty(name="Store Message")  # type: ignore[valid-type]
+    sync_job_id: StringProperty(name="Store Job")  # type: ignore[valid-type]
+
+
+classes = (TSHIRT_PG_result, TSHIRT_PG_settings)
+_register_classes, _unregister_classes = bpy.utils.register_classes_factory(classes)
+
+
+def register() -> None:
+    _register_classes()
+    bpy.types.Scene.tshirt = PointerProperty(type=TSHIRT_PG_settings)
+
+
+def unregister() -> None:
+    del bpy.types.Scene.tshirt
+    _unregister_classes()
+    _template_items_cache.clear()

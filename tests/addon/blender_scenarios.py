@@ -1,0 +1,569 @@
+"""Real-Blender scenarios for the add-on, one per process.
+
+    python blender_scenarios.py NAME ZIP WORKDIR
+
+Each scenario installs the built extension the way Blender does
+(``bpy.ops.extensions.package_install_files`` into the user repository of a throw-away
+``BLENDER_USER_RESOURCES``), enables it, exercises it and exits non-zero on the first failed
+check. Run in a subprocess so no ``bpy`` state leaks between tests.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+import time
+from pathlib import Path
+
+import bpy
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from addon_pngs import write_png  # noqa: E402
+
+REPO = "user_default"
+PKG = f"bl_ext.{REPO}.tshirt_render"
+MODULES = ("preferences", "properties", "operators", "panels")
+
+
+def install(zip_path: str) -> None:
+    result = bpy.ops.extensions.package_install_files(
+        filepath=zip_path, repo=REPO, enable_on_install=True)
+    assert result == {"FINISHED"}, result
+    assert PKG in bpy.context.preferences.addons, list(bpy.context.preferences.addons.keys())
+
+
+def addon_module(name: str):
+    return sys.modules[f"{PKG}.{name}"]
+
+
+def all_classes() -> list[type]:
+    return [cls for name in MODULES for cls in addon_module(name).classes]
+
+
+def settings():
+    return bpy.context.scene.tshirt
+
+
+def nodes():
+    return settings().preview_material.node_tree.nodes
+
+
+def check(condition: bool, message: str) -> None:
+    if not condition:
+        raise AssertionError(message)
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def scenario_preview(zip_path: str, work: Path) -> dict:
+    install(zip_path)
+    classes = all_classes()
+    check(len(classes) >= 12, f"only {len(classes)} classes")
+    for cls in classes:
+        check(cls.is_registered, f"{cls.__name__} is not registered")
+    for op in ("setup_preview", "render", "cancel_render", "open_output_folder",
+               "set_color_swatch"):
+        check(hasattr(bpy.ops.tshirt, op), f"bpy.ops.tshirt.{op} missing")
+    prefs = bpy.context.preferences.addons[PKG].preferences
+    check(prefs.bl_rna.properties["service_token"].subtype == "PASSWORD", "token not a password")
+    check(prefs.bl_rna.properties["default_output_dir"].subtype == "DIR_PATH", "output dir")
+
+    s = settings()
+    enum_ids = [i.identifier for i in s.bl_rna.properties["preset"].enum_items]
+    check(len(enum_ids) == 9 and enum_ids[0] == "chest-small", f"presets {enum_ids}")
+    templates = [i.identifier for i in s.bl_rna.properties["template"].enum_items_static] or \
+        [s.template]
+    check("classic-tee" in templates or s.template == "classic-tee", f"templates {templates}")
+
+    # a non-image is refused with a sentence, not a traceback
+    bogus = work / "notes.png"
+    bogus.write_text("not really a PNG")
+    s.design_path = str(bogus)
+    check("PNG or JPEG" in s.design_error, f"design error {s.design_error!r}")
+
+    try:
+        bpy.ops.tshirt.choose_design(filepath=str(bogus))
+        raise AssertionError("choose_design accepted a non-image")
+    except RuntimeError as exc:
+        check("PNG or JPEG" in str(exc), str(exc))
+    design = write_png(work / "design.png", 300, 200)
+    check(bpy.ops.tshirt.choose_design(filepath=str(design)) == {"FINISHED"}, "choose_design")
+    check(s.design_error == "" and (s.design_width, s.design_height) == (300, 200), "size")
+
+    check(bpy.ops.tshirt.setup_preview() == {"FINISHED"}, "setup_preview")
+    shirt = s.preview_shirt
+    check(shirt is not None and shirt.name in bpy.context.scene.objects, "no shirt in scene")
+    check("Print" in shirt.data.uv_layers, "no Print UV map")
+    check(shirt.active_material == s.preview_material, "shirt material")
+    image = nodes()["tshirt_print_image"].image
+    check(image is not None and Path(bpy.path.abspath(image.filepath)) == design,
+          f"design not in the material: {image and image.filepath}")
+    check(nodes()["tshirt_print_enabled"].outputs[0].default_value == 1.0, "print off")
+
+    # preset changes move the print: chest (front panel) -> full back (u offset 2)
+    mapping = nodes()["tshirt_print_mapping"]
+    front = tuple(mapping.inputs["Location"].default_value)
+    s.preset = "back-large"
+    back = tuple(mapping.inputs["Location"].default_value)
+    check(front != back and back[0] < front[0] - 1.0, f"placement did not follow {front}->{back}")
+
+    # colour: named colour through the hex field, picker and material follow
+    s.color_hex = "navy"
+    check(s.color_hex == "#000080", s.color_hex)
+    check(abs(s.color[2] - 128 / 255) < 1e-3, f"picker {tuple(s.color)}")
+    fabric = tuple(nodes()["tshirt_fabric_color"].outputs[0].default_value)[:3]
+    check(abs(fabric[2] - 0.2158605) < 1e-3 and fabric[0] < 0.01, f"fabric {fabric}")
+    s.color = (1.0, 0.0, 0.0)
+    check(s.color_hex == "#ff0000", s.color_hex)
+    fabric = tuple(nodes()["tshirt_fabric_color"].outputs[0].default_value)[:3]
+    check(fabric[0] > 0.85 and fabric[1] < 0.01, f"fabric {fabric}")
+    check(bpy.ops.tshirt.set_color_swatch(hex="#1f2a44") == {"FINISHED"}, "swatch")
+    check(s.color_hex == "#1f2a44", s.color_hex)
+    s.color_hex = "not-a-colour"
+    check("not a colour" in s.color_error, s.color_error)
+    fabric2 = tuple(nodes()["tshirt_fabric_color"].outputs[0].default_value)[:3]
+    check(fabric2 != (1.0, 0.0, 0.0), "bad hex changed the fabric")
+
+    # a blurry design: 40 px across a full-front print
+    small = write_png(work / "small.png", 40, 40)
+    s.design_path = str(small)
+    status = addon_module("preview").design_status(s)
+    check(status.blurry and status.dpi < 150, f"dpi {status.dpi}")
+
+    # a second template (added to the installed copy): switching rebuilds the shirt and keeps
+    # the colour and design on the new one
+    import shutil
+    root = Path(sys.modules[f"{PKG}.shared.templates"].default_templates_root())
+    shutil.copytree(root / "classic-tee", root / "slim-tee")
+    data = json.loads((root / "slim-tee" / "template.json").read_text())
+    (root / "slim-tee" / "template.json").write_text(json.dumps({**data, "id": "slim-tee"}))
+    s.design_path = str(design)
+    old_shirt = s.preview_shirt.name
+    s.template = "slim-tee"
+    check(s.preview_material is not None and nodes()["tshirt_print_image"].image is not None,
+          "design lost when switching templates")
+    fabric3 = tuple(nodes()["tshirt_fabric_color"].outputs[0].default_value)[:3]
+    check(fabric3 == fabric2, f"colour lost when switching templates {fabric3} {fabric2}")
+    check(s.preview_shirt is not None and s.preview_shirt.name in bpy.context.scene.objects,
+          f"no shirt after switching templates (was {old_shirt})")
+
+    # rebuilding keeps a single shirt
+    check(bpy.ops.tshirt.setup_preview() == {"FINISHED"}, "rebuild")
+    shirts = [o for o in bpy.context.scene.objects
+              if o.type == "MESH" and "Print" in o.data.uv_layers]
+    check(len(shirts) == 1, f"{len(shirts)} shirts after rebuild")
+    return {"classes": len(classes)}
+
+
+def _tiny_render_settings(work: Path, angles: tuple[bool, ...]) -> None:
+    s = settings()
+    s.design_path = str(write_png(work / "design.png", 256, 256, (20, 200, 60, 255)))
+    s.output_dir = str(work / "renders")
+    s.product_id = "prod_1"
+    s.color_hex = "#c8102e"
+    s.angles = angles
+    s.quality = "preview"
+    # Stills only: the turntable's lighting bake costs minutes on 2 busy cores whatever the
+    # resolution; the CLI's own tests cover it, the options reaching it are unit-tested here.
+    s.animation = False
+
+
+def scenario_render(zip_path: str, work: Path) -> dict:
+    install(zip_path)
+    _tiny_render_settings(work, (True, False, False, True, False, False))
+    s = settings()
+    started = time.monotonic()
+    result = bpy.ops.tshirt.render(wait=True, resolution=64, samples=1)
+    seconds = time.monotonic() - started
+    check(result == {"FINISHED"}, f"render {result}: {s.render_message}")
+    check(s.render_state == "DONE", s.render_state)
+    out = Path(s.last_output_dir)
+    check(out.parent == work / "renders" and out.name.startswith("prod_1-"), str(out))
+    manifest = json.loads((out / "manifest.json").read_text())
+    stills = {o["angle"]: o for o in manifest["outputs"] if o["kind"] == "still"}
+    check(set(stills) == {"front_0deg", "back_180deg"}, f"stills {sorted(stills)}")
+    check(not any(o["kind"] == "animation" for o in manifest["outputs"]), "unasked turntable")
+    check(manifest["spec"]["color"] == "#c8102e" and manifest["spec"]["preset"] == s.preset,
+          f"spec {manifest['spec']}")
+    check([r.angle for r in s.results] == ["front_0deg", "back_180deg"], "results")
+    for item in s.results:
+        image = item.image
+        check(image is not None and tuple(image.size) == (64, 64), f"{item.angle} size")
+        check(image.name == f"tshirt_{item.angle}", image.name)
+    # pixels: a transparent corner and a red shirt in the middle of the front view
+    front = s.results[0].image
+    px = list(front.pixels)
+    w, h = front.size
+
+    def pixel(x: int, y: int) -> tuple[float, ...]:
+        i = (y * w + x) * 4
+        return tuple(px[i:i + 4])
+
+    check(pixel(0, h - 1)[3] < 0.05, f"corner not transparent {pixel(0, h - 1)}")
+    centre = [pixel(x, y) for x in range(w // 2 - 4, w // 2 + 4) for y in (h // 3,)]
+    check(any(p[3] > 0.9 for p in centre), f"no shirt in the middle {centre[:2]}")
+    check(s.render_progress == 1.0, str(s.render_progress))
+    check(addon_module("operators").active_session() is None, "session left behind")
+    exact = work / "exact"
+    s.angles = (False, True) + (False,) * 4
+    check(bpy.ops.tshirt.render(wait=True, resolution=32, samples=1, output_dir=str(exact))
+          == {"FINISHED"}, "render into an exact folder")
+    check((exact / "left_90deg.png").is_file() and s.last_output_dir == str(exact), "exact")
+    return {"render_s": round(seconds, 1)}
+
+
+def scenario_cancel(zip_path: str, work: Path) -> dict:
+    install(zip_path)
+    _tiny_render_settings(work, (True, True, True, True, True, True))
+    ops = addon_module("operators")
+    # the modal path's pieces: start, step (what the timer does), the Cancel button
+    session = ops.start_render(bpy.context, resolution=64, samples=1, frames=48)
+    check(not bpy.ops.tshirt.render.poll(), "a second render could start")
+    pid = session.job.pid
+    deadline = time.monotonic() + 60
+    while session.step() is None and settings().render_stage == "Starting":
+        check(time.monotonic() < deadline, "no progress event within 60 s")
+        time.sleep(0.05)
+    check(bpy.ops.tshirt.cancel_render() == {"FINISHED"}, "cancel_render")
+    cancelled_at = time.monotonic()
+    finished = None
+    while finished is None:
+        finished = session.step()
+        check(time.monotonic() - cancelled_at < 15, "the child did not stop within 15 s")
+        time.sleep(0.05)
+    stop_s = time.monotonic() - cancelled_at
+    ops._end_session()
+    check(settings().render_state == "CANCELLED", settings().render_state)
+    check(finished.error() is not None and finished.error().code == "cancelled", str(finished))
+    try:
+        os.killpg(pid, 0)
+        alive = True
+    except ProcessLookupError:
+        alive = False
+    check(not alive, "the child's process group is still alive")
+
+    # the scripted (wait=True) path, cancelled from another thread the way ESC would
+    def cancel_soon() -> None:
+        while ops.active_session() is None or ops.active_session().job.last_event is None:
+            time.sleep(0.05)
+        ops.active_session().cancel()
+
+    threading.Thread(target=cancel_soon, daemon=True).start()
+    result = bpy.ops.tshirt.render(wait=True, resolution=64, samples=1)
+    check(result == {"CANCELLED"}, str(result))
+    check(settings().render_state == "CANCELLED", settings().render_state)
+    check(ops.active_session() is None, "session left behind")
+    return {"stop_s": round(stop_s, 2)}
+
+
+def refused(expected: str) -> str:
+    """Run the render operator as a script does; Blender turns its ERROR report into this."""
+    try:
+        result = bpy.ops.tshirt.render(wait=True)
+    except RuntimeError as exc:
+        message = str(exc)
+        check(expected in message, f"{expected!r} not in {message!r}")
+        check("Traceback" not in message, message)
+        return message
+    raise AssertionError(f"render was not refused: {result}")
+
+
+class _Event:
+    def __init__(self, type_: str, value: str = "NOTHING") -> None:
+        self.type = type_
+        self.value = value
+
+
+def scenario_modal(zip_path: str, work: Path) -> dict:
+    """The modal operator's own code, driven by hand: headless Blender has no event loop.
+
+    ``invoke`` needs a window for its timer; everything after that is ``modal`` reacting to
+    TIMER and ESC events, which is what this replays on a stand-in for the operator instance.
+    """
+    install(zip_path)
+    _tiny_render_settings(work, (True, True, False, False, False, False))
+    ops = addon_module("operators")
+    op_class = ops.TSHIRT_OT_render
+    reports: list[tuple[set, str]] = []
+
+    class Standin:
+        _timer = None
+        modal = op_class.modal
+        cancel = op_class.cancel
+        _remove_timer = op_class._remove_timer
+
+        def report(self, kind, message):
+            reports.append((kind, message))
+
+    context = bpy.context
+    # 1. a render to the end: TIMER events until FINISHED
+    ops.start_render(context, resolution=64, samples=1)
+    standin = Standin()
+    result = {"RUNNING_MODAL"}
+    deadline = time.monotonic() + 120
+    while result in ({"RUNNING_MODAL"}, {"PASS_THROUGH"}):
+        check(time.monotonic() < deadline, "modal render did not finish")
+        check(standin.modal(context, _Event("MOUSEMOVE")) == {"PASS_THROUGH"}, "mouse")
+        result = standin.modal(context, _Event("TIMER"))
+        time.sleep(0.05)
+    check(result == {"FINISHED"}, f"{result} {reports}")
+    check(reports[-1][0] == {"INFO"} and "Rendered 2 image(s)" in reports[-1][1], str(reports))
+    check(len(settings().results) == 2 and ops.active_session() is None, "results/session")
+
+    # 2. ESC cancels; the next TIMER events see the child gone and end the operator
+    session = ops.start_render(context, resolution=64, samples=1, frames=48)
+    pid = session.job.pid
+    check(standin.modal(context, _Event("ESC", "PRESS")) == {"RUNNING_MODAL"}, "esc")
+    cancelled_at = time.monotonic()
+    result = {"PASS_THROUGH"}
+    while result == {"PASS_THROUGH"}:
+        check(time.monotonic() - cancelled_at < 15, "ESC did not stop the child")
+        result = standin.modal(context, _Event("TIMER"))
+        time.sleep(0.05)
+    check(result == {"CANCELLED"} and reports[-1] == ({"WARNING"}, "Render cancelled."),
+          f"{result} {reports[-1]}")
+    check(settings().render_state == "CANCELLED" and ops.active_session() is None, "state")
+    try:
+        os.killpg(pid, 0)
+        check(False, "child group alive after ESC")
+    except ProcessLookupError:
+        pass
+
+    # 3. Blender ending the modal (loading a file) kills the child too
+    session = ops.start_render(context, resolution=64, samples=1, frames=48)
+    pid = session.job.pid
+    standin.cancel(context)
+    check(ops.active_session() is None, "session after cancel()")
+    try:
+        os.killpg(pid, 0)
+        check(False, "child group alive after cancel()")
+    except ProcessLookupError:
+        pass
+    return {"reports": [m for _, m in reports]}
+
+
+class Layout:
+    """Stands in for ``UILayout`` in panel ``draw`` calls and checks what they reference."""
+
+    def __init__(self, log: list[str]) -> None:
+        object.__setattr__(self, "log", log)
+
+    def __setattr__(self, name: str, value) -> None:
+        self.log.append(f"set {name}")
+
+    def _child(self, *args, **kwargs) -> Layout:
+        return Layout(self.log)
+
+    row = column = box = split = grid_flow = _child
+
+    def prop(self, data, name: str, **kwargs) -> None:
+        check(name in data.bl_rna.properties, f"panel draws unknown property {name!r}")
+        self.log.append(f"prop {name}")
+
+    def prop_enum(self, data, name: str, value: str, **kwargs) -> None:
+        items = {i.identifier for i in data.bl_rna.properties[name].enum_items}
+        check(value in items, f"{value!r} not in {name}")
+        self.log.append(f"prop_enum {name}={value}")
+
+    def operator(self, idname: str, **kwargs):
+        module, name = idname.split(".")
+        getattr(getattr(bpy.ops, module), name).get_rna_type()
+        self.log.append(f"operator {idname}")
+        return Layout(self.log)
+
+    def label(self, text: str = "", **kwargs) -> None:
+        self.log.append(f"label {text}")
+
+    def template_icon(self, icon_value: int = 0, **kwargs) -> None:
+        self.log.append("icon")
+
+    def progress(self, factor: float = 0.0, text: str = "", **kwargs) -> None:
+        self.log.append(f"progress {factor:.2f} {text}")
+
+
+def draw_all(log: list[str]) -> list[str]:
+    panels = addon_module("panels")
+    start = len(log)
+    for cls in panels.classes:
+        check(cls.poll(bpy.context), f"{cls.__name__}.poll")
+        standin = type("P", (), {"layout": Layout(log), "draw": cls.draw})()
+        standin.draw(bpy.context)
+    return log[start:]
+
+
+def scenario_panels(zip_path: str, work: Path) -> dict:
+    install(zip_path)
+    log: list[str] = []
+    s = settings()
+    empty = draw_all(log)
+    check("label Choose a PNG or JPEG design" in empty, "no hint without a design")
+    check(sum(line.startswith("prop_enum preset=") for line in empty) == 9, "preset grid")
+    areas = ["label Chest", "label Back", "label Back bottom"]
+    check([line for line in empty if line in areas] == areas, "area rows")
+    check(sum(line == "operator tshirt.set_color_swatch" for line in empty) == 8, "swatches")
+    (work / "bad.png").write_text("text")
+    s.design_path = str(work / "bad.png")
+    check(any("PNG or JPEG" in line for line in draw_all(log)), "non-image message")
+    s.design_path = str(write_png(work / "small.png", 40, 40))
+    s.preset = "chest-large"
+    lines = draw_all(log)
+    check("label 40 x 40 px" in lines, "pixel size")
+    check(any(line.startswith("label Below 150 DPI: prints blurry") for line in lines), "blurry")
+    s.design_path = str(write_png(work / "big.png", 3000, 3000))
+    lines = draw_all(log)
+    check(not any("blurry" in line for line in lines), "sharp design shown as blurry")
+    check(any(line.endswith("DPI at this size") for line in lines), "dpi line")
+    s.background = "color"
+    s.color_hex = "nope"
+    lines = draw_all(log)
+    check("prop background_color" in lines and any("not a colour" in x for x in lines), "colour")
+    s.color_hex = "#ffffff"
+    s.angles = (True,) + (False,) * 5
+    s.output_dir = str(work / "renders")
+    s.quality = "preview"
+    s.animation = False
+    session = addon_module("operators").start_render(bpy.context, resolution=64, samples=1)
+    lines = draw_all(log)
+    check(any(x.startswith("progress 0.00 Starting") for x in lines), "progress bar")
+    check("operator tshirt.cancel_render" in lines, "cancel button")
+    while session.step() is None:
+        time.sleep(0.05)
+    addon_module("operators")._end_session()
+    lines = draw_all(log)
+    check("operator tshirt.open_output_folder" in lines, "open folder")
+    check("operator tshirt.show_result" in lines, "result thumbnails")
+    check(any(x.startswith("label Rendered 1 image(s)") for x in lines), "done message")
+    return {"lines": len(log)}
+
+
+def scenario_store(zip_path: str, work: Path) -> dict:
+    from addon_fake_store import TOKEN, FakeStore
+
+    install(zip_path)
+    _tiny_render_settings(work, (True,) + (False,) * 5)
+    check(not bpy.ops.tshirt.send_to_store.poll(), "send possible before any render")
+    check(bpy.ops.tshirt.render(wait=True, resolution=32, samples=1) == {"FINISHED"}, "render")
+    check(bpy.ops.tshirt.send_to_store.poll(), "send not possible after a render")
+    try:
+        bpy.ops.tshirt.send_to_store(wait=True)
+        raise AssertionError("sent while offline")
+    except RuntimeError as exc:
+        check("Online access is off" in str(exc), str(exc))
+    bpy.context.preferences.system.use_online_access = True
+    prefs = bpy.context.preferences.addons[PKG].preferences
+    with FakeStore() as store:
+        prefs.service_url = store.url
+        prefs.service_token = TOKEN
+        check(bpy.ops.tshirt.send_to_store(wait=True) == {"FINISHED"}, "send")
+        s = settings()
+        check(s.sync_state == "SENT" and s.sync_job_id == "job_1", s.sync_message)
+        check([r["path"] for r in store.requests] ==
+              ["/admin/render-jobs", "/admin/render-jobs/job_1/outputs"], str(store.requests))
+        check(b"prod_1" in store.requests[0]["body"], "product id not sent")
+
+        # the UI path: a worker thread, applied by the bpy.app timer callback
+        ops = addon_module("operators")
+        prefs.service_token = "wrong"
+        client = addon_module("store_client").StoreClient(store.url, "wrong")
+        ops._upload = ops._Upload(bpy.context.scene.name, client, s.last_output_dir, "prod_1")
+        ops._upload.thread.start()
+        check(not bpy.ops.tshirt.send_to_store.poll(), "two uploads at once")
+        while ops._check_upload() is not None:
+            time.sleep(0.05)
+        check(s.sync_state == "FAILED" and "refused the token" in s.sync_message, s.sync_message)
+    return {"message": s.sync_message}
+
+
+def scenario_errors(zip_path: str, work: Path) -> dict:
+    install(zip_path)
+    s = settings()
+    messages = [refused("Choose a design image first.")]
+    bogus = work / "design.png"
+    bogus.write_bytes(b"GIF89a not allowed")
+    s.design_path = str(bogus)
+    messages.append(refused("must be a PNG or JPEG"))
+    s.design_path = str(write_png(work / "ok.png", 32, 32))
+    s.angles = (False,) * 6
+    messages.append(refused("Choose at least one angle"))
+    s.angles = (True,) + (False,) * 5
+    s.product_id = "../etc"
+    messages.append(refused("Invalid product id"))
+    s.product_id = ""
+    s.output_dir = str(bogus)  # a file, not a folder
+    messages.append(refused("Cannot create the output folder"))
+    check(addon_module("operators").active_session() is None, "session left behind")
+    check(not (work / "renders").exists(), "an output folder was made for a refused render")
+    return {"messages": messages}
+
+
+def scenario_uninstall(zip_path: str, work: Path) -> dict:
+    install(zip_path)
+    classes = all_classes()
+    _tiny_render_settings(work, (True,) + (False,) * 5)
+    bpy.ops.tshirt.setup_preview()
+    ops = addon_module("operators")
+    session = ops.start_render(bpy.context, resolution=64, samples=1)
+    pid = session.job.pid
+    handlers_before = len(bpy.app.handlers.load_post)
+    check_upload = ops._check_upload  # an upload's timer in flight while disabling
+    bpy.app.timers.register(check_upload, first_interval=100)
+
+    bpy.ops.preferences.addon_disable(module=PKG)
+    check(PKG not in bpy.context.preferences.addons, "still enabled")
+    for cls in classes:
+        check(not cls.is_registered, f"{cls.__name__} still registered")
+    check(not hasattr(bpy.types.Scene, "tshirt"), "Scene.tshirt still there")
+    check(not hasattr(bpy.types, "TSHIRT_PT_main"), "panel still there")
+    check(len(bpy.app.handlers.load_post) == handlers_before - 1, "load_post handler left")
+    for handlers in (bpy.app.handlers.load_pre, bpy.app.handlers.load_post):
+        check(not any(getattr(h, "__module__", "").startswith(PKG) for h in handlers),
+              "a handler is left")
+    check(ops.active_session() is None, "session left")
+    check(not bpy.app.timers.is_registered(check_upload), "upload timer left registered")
+    time.sleep(0.2)
+    try:
+        os.killpg(pid, 0)
+        alive = True
+    except ProcessLookupError:
+        alive = False
+    check(not alive, "disabling left the render child running")
+
+    repo_index = [r.module for r in bpy.context.preferences.extensions.repos].index(REPO)
+    result = bpy.ops.extensions.package_uninstall(repo_index=repo_index, pkg_id="tshirt_render")
+    check(result == {"FINISHED"}, str(result))
+    repo_dir = Path(bpy.context.preferences.extensions.repos[repo_index].directory)
+    check(not (repo_dir / "tshirt_render").exists(), "package folder left")
+    check(not hasattr(bpy.ops.tshirt, "render") or not _op_exists("tshirt.render"),
+          "operator left")
+    return {}
+
+
+def _op_exists(idname: str) -> bool:
+    try:
+        getattr(bpy.ops.tshirt, idname.split(".")[1]).get_rna_type()
+    except (KeyError, AttributeError):
+        return False
+    return True
+
+
+SCENARIOS = {name[len("scenario_"):]: fn for name, fn in globals().items()
+             if name.startswith("scenario_")}
+
+
+def main() -> int:
+    name, zip_path, work = sys.argv[1], sys.argv[2], Path(sys.argv[3])
+    try:
+        info = SCENARIOS[name](zip_path, work)
+    finally:
+        ops = sys.modules.get(f"{PKG}.operators")
+        if ops is not None:  # never leave a render child behind, even after a failed check
+            ops._end_session()
+    print("SCENARIO-OK " + json.dumps(info))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

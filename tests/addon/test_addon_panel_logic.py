@@ -1,0 +1,125 @@
+"""What the panel offers and checks, derived from ``shared`` (plain Python, no Blender)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from addon_pngs import write_png
+from hypothesis import given
+from hypothesis import strategies as st
+
+from blender_addon import panel_logic
+from shared import angles, colors, presets, quality, templates
+from shared.errors import InvalidInput
+
+
+def test_preset_items_follow_shared():
+    items = panel_logic.preset_items()
+    assert [i[0] for i in items] == list(presets.PRESET_IDS)
+    assert [i[3] for i in items] == list(range(len(items)))
+    assert all(i[1] == presets.PRESETS[i[0]].label for i in items)
+
+
+def test_presets_are_grouped_by_area_then_size():
+    grid = panel_logic.preset_grid()
+    assert [label for label, _ in grid] == ["Chest", "Back", "Back bottom"]
+    for (_, cells), area in zip(grid, presets.AREAS, strict=True):
+        assert [pid for pid, _ in cells] == [f"{area}-{size}" for size in presets.SIZES]
+        assert [label for _, label in cells] == ["Small", "Medium", "Large"]
+
+
+def test_quality_template_background_and_angle_items_follow_shared():
+    assert [i[0] for i in panel_logic.quality_items()] == list(quality.QUALITY_NAMES)
+    found = templates.discover_templates()
+    assert [i[0] for i in panel_logic.template_items(found)] == list(found)
+    assert "classic-tee" in found
+    assert [i[0] for i in panel_logic.template_items({})] == ["classic-tee"]
+    assert [i[0] for i in panel_logic.background_items()] == ["transparent", "studio", "color"]
+    assert [a for a, _ in panel_logic.angle_choices()] == list(angles.ANGLE_IDS)
+    assert panel_logic.swatches() == list(colors.COMMON_SHIRT_COLORS)
+
+
+@given(st.tuples(*[st.integers(0, 255)] * 3))
+def test_hex_and_picker_round_trip(rgb):
+    code = "#{:02x}{:02x}{:02x}".format(*rgb)
+    assert panel_logic.hex_from_srgb(panel_logic.srgb_from_text(code)) == code
+
+
+def test_named_and_short_colours_and_errors():
+    assert panel_logic.hex_from_srgb(panel_logic.srgb_from_text(" Navy ")) == "#000080"
+    assert panel_logic.hex_from_srgb(panel_logic.srgb_from_text("#FA0")) == "#ffaa00"
+    assert panel_logic.hex_from_srgb((1.5, -0.2, 0.5)) == "#ff0080"
+    with pytest.raises(InvalidInput, match="not a colour"):
+        panel_logic.srgb_from_text("shirt-red")
+
+
+def test_design_status(tmp_path):
+    assert panel_logic.inspect_design("") == panel_logic.DesignStatus()
+    (tmp_path / "a.png").write_text("hello")
+    assert "PNG or JPEG" in panel_logic.inspect_design(str(tmp_path / "a.png")).error
+    assert "not found" in panel_logic.inspect_design(str(tmp_path / "nope.png")).error
+    big = panel_logic.inspect_design(str(write_png(tmp_path / "b.png", 3000, 3600)))
+    assert big.ok and big.size_text() == "3000 x 3600 px"
+    sharp = panel_logic.at_preset(big, "chest-large")
+    assert sharp.dpi == pytest.approx(250, abs=1) and not sharp.blurry  # 3000 px over 12 in
+    assert sharp.dpi_text() == "250 DPI at this size"
+    small = panel_logic.at_preset(panel_logic.inspect_design(
+        str(write_png(tmp_path / "c.png", 400, 400))), "chest-large")
+    assert small.blurry and small.dpi < presets.MIN_PRINT_DPI
+
+
+def test_output_folder_is_fresh_and_never_a_path_from_the_name(tmp_path):
+    now = dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
+    assert panel_logic.output_folder(str(tmp_path), "prod_1", "/x/y.png", now) == \
+        tmp_path / "prod_1-20260102-030405"
+    assert panel_logic.output_folder(str(tmp_path), "", "/x/my logo!.png", now) == \
+        tmp_path / "my_logo-20260102-030405"
+    assert panel_logic.output_folder("", "", "d.png", now).parent == \
+        panel_logic.default_output_root()
+    (tmp_path / "prod_1-20260102-030405").mkdir()
+    assert panel_logic.output_folder(str(tmp_path), "prod_1", "/x/y.png", now) == \
+        tmp_path / "prod_1-20260102-030405-2"
+
+
+def _request(design_file: Path, **overrides):
+    values = dict(design=str(design_file), preset="chest-medium", color="navy",
+                  template="classic-tee", quality_name="preview",
+                  angle_flags=(True, False, False, True, False, False), animation=True,
+                  frames=12, background="#eee", output_dir="/tmp/out")
+    values.update(overrides)
+    return panel_logic.build_request(**values)
+
+
+def test_build_request_normalises_through_the_render_spec(tmp_path):
+    design = write_png(tmp_path / "d.png", 100, 100)
+    request = _request(design)
+    assert request.color == "#000080" and request.background == "#eeeeee"
+    assert request.angles == ("front_0deg", "back_180deg")
+    assert request.frames == 12 and request.animation
+    assert request.resolution is None and request.samples is None
+    still = _request(design, animation=False, resolution=64, samples=2)
+    assert still.frames is None and still.resolution == 64 and still.samples == 2
+
+
+@pytest.mark.parametrize(("overrides", "message"), [
+    ({"design": ""}, "Choose a design image first"),
+    ({"angle_flags": (False,) * 6}, "Choose at least one angle"),
+    ({"color": "blurple"}, "not a colour"),
+    ({"preset": "sleeve"}, "Unknown preset"),
+    ({"product_id": "../x"}, "Invalid product id"),
+    ({"background": "plaid"}, "Unknown background"),
+    ({"frames": 1}, "between 2 and"),
+])
+def test_build_request_refuses_with_one_sentence(tmp_path, overrides, message):
+    design = write_png(tmp_path / "d.png", 100, 100)
+    with pytest.raises(InvalidInput, match=message):
+        _request(design, **overrides)
+
+
+def test_build_request_refuses_a_non_image(tmp_path):
+    fake = tmp_path / "design.png"
+    fake.write_bytes(b"GIF89a")
+    with pytest.raises(InvalidInput, match="PNG or JPEG"):
+        _request(fake)
