@@ -13,6 +13,7 @@ from flask import Flask
 from . import api, db, errors
 from .config import MAX_REQUEST_BYTES, Settings
 from .db import Database
+from .queue import init_queue
 from .storage import Storage
 
 _log = logging.getLogger(__name__)
@@ -70,4 +71,5 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     db.init_app(app)
     errors.init_app(app)
     api.init_app(app)
+    init_queue(app)
     return app

@@ -1,7 +1,8 @@
-"""`tshirt-service`: serve the API, migrate the database, make a token, clean up files.
+"""`tshirt-service`: serve the API (with its embedded render queue), run a render worker,
+migrate the database, make a token, clean up files.
 
 Every command reads the same environment as the app (`TSHIRT_DATA_DIR`, `DATABASE_URL`,
-`TSHIRT_API_TOKENS`, `TSHIRT_DEV_MODE`).
+`TSHIRT_API_TOKENS`, `TSHIRT_DEV_MODE`, and the queue's variables: see `queue_settings`).
 """
 
 from __future__ import annotations
@@ -53,18 +54,42 @@ def _listen(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _serve_forever(sock: socket.socket, threads: int, connection_limit: int) -> None:
+def _serve_forever(sock: socket.socket, threads: int, connection_limit: int,
+                   embedded_queue: bool = False) -> None:
     import waitress
 
     from .app import create_app
+    from .queue import start_embedded
 
     # Requests are short and CPU-bound under the GIL: a shorter switch interval lets waitress's
     # I/O thread hand the next request over without waiting 5 ms behind a busy worker thread.
     sys.setswitchinterval(SWITCH_INTERVAL_S)
     # The app (and its database engine) is built in the serving process, after any fork.
     app = create_app({"TSHIRT_DB_POOL_SIZE": threads + 2})
-    waitress.serve(app, sockets=[sock], threads=threads, ident="tshirt-service",
-                   connection_limit=connection_limit, channel_timeout=60)
+    runtime = start_embedded(app) if embedded_queue else None
+    try:
+        waitress.serve(app, sockets=[sock], threads=threads, ident="tshirt-service",
+                       connection_limit=connection_limit, channel_timeout=60)
+    finally:
+        if runtime is not None:
+            runtime.stop()
+
+
+def _fork_queue_process() -> int:
+    """The render queue of a multi-process `serve` runs in a process of its own (render
+    threads plus the scheduled cleanup), so renders are taken exactly once per machine."""
+    pid = os.fork()
+    if pid == 0:  # child
+        code = 1
+        try:
+            from .queue import run_worker
+
+            code = run_worker(maintenance=True)
+        except BaseException:
+            _log.exception("the queue process failed")
+        finally:
+            os._exit(code)
+    return pid
 
 
 def _run_workers(sock: socket.socket, args: argparse.Namespace) -> int:
@@ -81,6 +106,7 @@ def _run_workers(sock: socket.socket, args: argparse.Namespace) -> int:
             finally:
                 os._exit(0)
         children.append(pid)
+    children.append(_fork_queue_process())
 
     def stop(_signum: int, _frame: object) -> None:
         for child in children:
@@ -116,10 +142,34 @@ def cmd_serve(args: argparse.Namespace) -> int:
           file=sys.stderr, flush=True)
     if args.workers < 1:
         raise ConfigError("--workers must be at least 1.")
+    if args.submit_sample:
+        _submit_sample(args, settings)
     if args.workers > 1:
         return _run_workers(sock, args)
-    _serve_forever(sock, args.threads, args.connection_limit)
+    # One process: SIGTERM stops it like Ctrl-C, so running renders are stopped and requeued.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    _serve_forever(sock, args.threads, args.connection_limit, embedded_queue=True)
     return 0
+
+
+def _submit_sample(args: argparse.Namespace, settings: Settings) -> None:
+    """Submit the bundled sample over HTTP once the service answers (see `demo`)."""
+    import subprocess
+
+    host = "127.0.0.1" if args.host in ("0.0.0.0", "::", "") else args.host
+    host = f"[{host}]" if ":" in host else host
+    env = dict(os.environ)
+    if settings.api_tokens:
+        env["TSHIRT_SERVICE_TOKEN"] = settings.api_tokens[0]
+    subprocess.Popen([sys.executable, "-m", "sync_service.demo", f"http://{host}:{args.port}",
+                      str(settings.data_dir)], env=env)
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from .queue import run_worker
+
+    Settings.load()  # fail early on a bad data directory
+    return run_worker(args.threads)
 
 
 def cmd_db_upgrade(_args: argparse.Namespace) -> int:
@@ -182,6 +232,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--connection-limit", type=int, default=200)
     serve.add_argument("--no-migrate", action="store_true",
                        help="do not migrate the database before starting")
+    serve.add_argument("--submit-sample", action="store_true",
+                       help="once started, render the bundled sample design through the API "
+                            "and print where its images are")
     serve.set_defaults(func=cmd_serve)
 
     database = commands.add_parser("db", help="database commands")
@@ -191,6 +244,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("create-token", help="print a new random API token").set_defaults(
         func=cmd_create_token)
+
+    worker = commands.add_parser(
+        "worker", help="render jobs from the queue (one per render machine; see README)")
+    worker.add_argument("--threads", type=int, default=None,
+                        help="jobs rendered at once (default: TSHIRT_RENDER_WORKERS, 1)")
+    worker.set_defaults(func=cmd_worker)
 
     cleanup = commands.add_parser("cleanup", help="delete files no job references")
     cleanup.add_argument("--dry-run", action="store_true", help="only list what would go")

@@ -77,7 +77,7 @@ def test_health_needs_no_token(client: FlaskClient) -> None:
     response = client.get("/health")
     assert response.status_code == 200, response.json
     body = response.json
-    assert (body["status"], body["database"], body["queue"]) == ("ok", "ok", "not_configured")
+    assert (body["status"], body["database"], body["queue"]) == ("ok", "ok", "ok")
     assert body["disk_free_bytes"] > 0
 
 

@@ -1,0 +1,224 @@
+"""The render queue: Huey instances built from configuration, the tasks on them, the consumers
+that run them, and `init_queue(app)`, which plugs the queue into the app's hooks.
+
+Two Huey queues on the same storage: `<name>-render` (render jobs, taken by every worker on
+every machine) and `<name>-maintenance` (the scheduled cleanup, consumed only where the data
+directory lives: the `serve` process). Storage is `SqliteHuey` in the data directory by default
+(nothing to install or start) and `RedisHuey` when `REDIS_URL` is set (workers on other
+machines). Retries are not Huey's: attempts live in the job row (see `worker`), so an attempt
+lost with a SIGKILLed worker counts like any other.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from huey import Huey, RedisHuey, SqliteHuey, crontab
+from huey.consumer import Consumer
+from sqlalchemy import update
+
+from .models import RenderJob
+from .queue_settings import QueueSettings, parse_crontab
+
+_log = logging.getLogger(__name__)
+
+QUEUE_FILE = "queue.db"
+#: How long an idle SQLite consumer waits at most between polls (Redis blocks instead).
+SQLITE_MAX_POLL_S = 0.2
+EXTENSION = "tshirt_queue"
+
+
+def make_huey(settings: QueueSettings, data_dir: Path, kind: str) -> Huey:
+    name = f"{settings.name}-{kind}"
+    if settings.redis_url:
+        return RedisHuey(name, url=settings.redis_url, results=False, utc=True)
+    return SqliteHuey(name, filename=str(Path(data_dir) / QUEUE_FILE), results=False, utc=True,
+                      timeout=10)
+
+
+class EmbeddedConsumer(Consumer):
+    """A Huey consumer whose threads run inside another program (the web server, the worker
+    command): it leaves the process's signal handlers alone."""
+
+    def _set_signal_handlers(self) -> None:
+        return None
+
+
+class QueueRuntime:
+    """The queue as one process sees it: enqueueing, the hooks, and (when started) consumers."""
+
+    def __init__(self, settings: QueueSettings, service: Any) -> None:
+        from .cleanup import plan_cleanup, run_cleanup
+        from .worker import RenderWorker
+
+        self.settings = settings
+        self.service = service
+        data_dir = service.storage.root
+        self.render_huey = make_huey(settings, data_dir, "render")
+        self.maintenance_huey = make_huey(settings, data_dir, "maintenance")
+        self.worker = RenderWorker(settings, service.db, service.storage,
+                                   enqueue=self.enqueue_in,
+                                   completed=lambda job_id: service.completed(job_id))
+
+        @self.render_huey.task(name="render_job")
+        def render_job(job_id: str) -> None:
+            self.worker.run(job_id)
+
+        @self.maintenance_huey.periodic_task(crontab(**parse_crontab(settings.cleanup_crontab)),
+                                             name="cleanup")
+        def cleanup() -> int:
+            with service.db.session() as session:
+                plan = plan_cleanup(session, service.storage)
+            run_cleanup(plan)
+            _log.info("scheduled cleanup: %d item(s) deleted", len(plan))
+            return len(plan)
+
+        self.render_task = render_job
+        self.cleanup_task = cleanup
+        self.consumers: list[Consumer] = []
+        self._watchdog_stop = threading.Event()
+        self._watchdog: threading.Thread | None = None
+
+    # -- hooks ---------------------------------------------------------------------------------
+
+    def enqueue(self, job_id: str) -> None:
+        self.enqueue_in(job_id, 0)
+
+    def enqueue_in(self, job_id: str, delay_s: float) -> None:
+        """Queue a render of `job_id` (after `delay_s`), recording the task id in the job."""
+        task = (self.render_task.s(job_id) if delay_s <= 0
+                else self.render_task.s(job_id, delay=delay_s))
+        with self.service.db.session() as session:
+            session.execute(update(RenderJob).where(RenderJob.id == job_id)
+                            .values(task_id=task.id)
+                            .execution_options(synchronize_session=False))
+            session.commit()
+        self.render_huey.enqueue(task)
+
+    def cancelled(self, job_id: str) -> None:
+        """A pending job's task is revoked (it never starts); a running job's worker notices
+        at its next heartbeat write and stops Blender."""
+        with self.service.db.session() as session:
+            job = session.get(RenderJob, job_id)
+            task_id = job.task_id if job is not None else None
+        if task_id:
+            self.render_huey.revoke_by_id(task_id, revoke_once=True)
+
+    def health(self) -> str:
+        self.render_huey.storage.queue_size()
+        return "ok"
+
+    # -- consumers -----------------------------------------------------------------------------
+
+    def start(self, *, render_workers: int, maintenance: bool) -> None:
+        """Start consumer threads in this process (and the stall watchdog)."""
+        poll = {} if self.settings.redis_url else {"max_delay": SQLITE_MAX_POLL_S}
+        if render_workers > 0:
+            self.consumers.append(EmbeddedConsumer(
+                self.render_huey, workers=render_workers, periodic=False,
+                initial_delay=0.05, backoff=1.5, check_worker_health=False, **poll))
+        if maintenance:
+            self.consumers.append(EmbeddedConsumer(
+                self.maintenance_huey, workers=1, periodic=True, initial_delay=0.1,
+                backoff=1.5, max_delay=2.0, check_worker_health=False))
+        for consumer in self.consumers:
+            consumer.start()
+        self._watchdog = threading.Thread(target=self._watch, name="stall-watchdog",
+                                          daemon=True)
+        self._watchdog.start()
+        _log.info("queue: %d render worker(s)%s on %s", render_workers,
+                  " + scheduled cleanup" if maintenance else "",
+                  "Redis" if self.settings.redis_url else "SQLite")
+
+    def _watch(self) -> None:
+        while not self._watchdog_stop.wait(self.settings.stall_check_s):
+            try:
+                self.worker.check_stalls()
+            except Exception:  # noqa: BLE001 - keep watching; the database may come back
+                _log.exception("stall check failed")
+
+    def stop(self, wait_s: float = 10.0) -> None:
+        """Stop taking tasks, stop running renders (their jobs are requeued), stop threads."""
+        self._watchdog_stop.set()
+        for consumer in self.consumers:
+            consumer.stop_flag.set()
+        self.worker.shutdown(wait_s)
+        for consumer in self.consumers:
+            for _worker, thread in consumer.worker_threads:
+                thread.join(2.0)
+            consumer.scheduler.join(2.0)
+        self.consumers.clear()
+
+
+def init_queue(app: Flask) -> QueueRuntime:
+    """Build the queue from the app's configuration and plug it into the service's hooks."""
+    service = app.extensions["tshirt"]
+    overrides = {**app.config, "TSHIRT_API_TOKENS": ",".join(service.settings.api_tokens)}
+    settings = QueueSettings.load(overrides)
+    settings.check_remote()
+    runtime = QueueRuntime(settings, service)
+    service.enqueue = runtime.enqueue
+    service.cancelled = runtime.cancelled
+    service.queue_health = runtime.health
+    app.extensions[EXTENSION] = runtime
+    return runtime
+
+
+def get_queue(app: Flask) -> QueueRuntime:
+    return app.extensions[EXTENSION]
+
+
+def start_embedded(app: Flask) -> QueueRuntime:
+    """`serve`: the configured number of render threads plus the scheduled cleanup."""
+    runtime = get_queue(app)
+    runtime.start(render_workers=runtime.settings.workers, maintenance=True)
+    return runtime
+
+
+def run_worker(threads: int | None = None, *, maintenance: bool = False) -> int:
+    """`tshirt-service worker` (and the queue process of a multi-process `serve`): render jobs
+    from the queue until SIGINT or SIGTERM; running renders are then stopped and their jobs
+    requeued for another worker. `maintenance` also runs the scheduled cleanup (only where the
+    data directory lives)."""
+    import os
+    import secrets
+    import signal
+
+    from .app import create_app
+    from .config import ConfigError, Settings
+
+    if os.environ.get("TSHIRT_SERVICE_URL") and not os.environ.get("DATABASE_URL"):
+        # Its own empty database would find none of the queue's jobs and drop their tasks.
+        raise ConfigError("A remote worker (TSHIRT_SERVICE_URL) needs the service's database "
+                          "in DATABASE_URL.")
+    config: dict[str, Any] = {}
+    if not Settings.load().api_tokens:
+        # A worker answers no HTTP: it needs no token of its own to start.
+        config["TSHIRT_API_TOKENS"] = "worker-" + secrets.token_urlsafe(16)
+    app = create_app(config)
+    runtime = get_queue(app)
+    workers = runtime.settings.workers if threads is None else threads
+    if not maintenance:
+        workers = max(1, workers)
+    stop = threading.Event()
+
+    def on_signal(_signum: int, _frame: object) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        runtime.start(render_workers=workers, maintenance=maintenance)
+        _log.info("worker %s: %d render thread(s), %s files", runtime.settings.worker_name,
+                  workers, "remote" if runtime.settings.remote else "local")
+        while not stop.wait(0.5):
+            pass
+    finally:
+        runtime.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        app.extensions["tshirt"].db.dispose()
+    return 0

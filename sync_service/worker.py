@@ -1,0 +1,451 @@
+"""Running one queued job: claim it, run Blender, follow its progress, record the outcome.
+
+A worker claims a job with the conditional transition `pending` -> `compositing` (two workers
+cannot both win) and stamps it with a run token (`worker_id`). While Blender runs, progress and
+a heartbeat are written at most every `heartbeat_s`, each write guarded by the run token and a
+running status: when the write matches nothing, the job was cancelled or given to another
+worker, and this run stops its Blender at once.
+
+Failures are sorted by what a retry can do: a crash, a time-out or a lost worker goes back to
+`pending` with a back-off until the attempt limit; bad input (the CLI's exit code says which)
+fails at once. Attempts are counted in the job row, not in the queue, so an attempt lost with a
+killed worker counts too.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select, update
+
+from shared.contracts import MANIFEST_NAME, Manifest, ProgressEvent
+from shared.errors import InvalidTransition, TshirtError, error_for_exit_code
+from shared.jobs import RUNNING, JobSource, JobStatus, progress_percent
+
+from . import jobs_service
+from .blender_runner import BlenderRun, RendererCommand, child_environment, render_args
+from .db import Database
+from .errors import Conflict
+from .ids import new_ulid
+from .models import RenderJob, utcnow
+from .queue_settings import QueueSettings
+from .service_client import ServiceClient
+from .storage import TMP_DIR, Storage
+
+_log = logging.getLogger(__name__)
+
+RUNNING_VALUES = sorted(s.value for s in RUNNING)
+RENDER_DIR_PREFIX = "render-"
+#: Stages of the renderer after the scene is built: the job is then `rendering`.
+RENDERING_STAGES = frozenset({"rendering", "animating", "encoding", "done"})
+
+
+def one_line(text: str, limit: int = 500) -> str:
+    return " ".join(str(text).split())[:limit]
+
+
+@dataclass
+class Failure(Exception):
+    code: str
+    message: str
+    retryable: bool
+
+
+@dataclass
+class ActiveRun:
+    job_id: str
+    token: str
+    blender: BlenderRun | None = None
+    stop_reason: str | None = None  # "lost" (cancelled / taken over) or "shutdown"
+
+
+class RenderWorker:
+    """Executes render jobs; shared by every consumer thread of one process."""
+
+    def __init__(self, settings: QueueSettings, db: Database, storage: Storage, *,
+                 enqueue: Callable[[str, float], None],
+                 completed: Callable[[str], None] = lambda _job_id: None) -> None:
+        self.settings = settings
+        self.db = db
+        self.storage = storage
+        self.enqueue = enqueue
+        self.completed = completed
+        self.command = RendererCommand(settings.blender_bin, settings.blender_python)
+        self.client = (ServiceClient(settings.service_url, settings.service_token or "")
+                       if settings.remote else None)
+        self._lock = threading.Lock()
+        self.active: dict[str, ActiveRun] = {}
+        #: Instrumentation for benchmarks and tests: called with the job id once Blender started.
+        self.on_blender_started: Callable[[str], None] | None = None
+
+    # -- the task ------------------------------------------------------------------------------
+
+    def run(self, job_id: str) -> None:
+        """The render task's body. Never raises for job-level problems: the outcome goes into
+        the job row."""
+        token = f"{self.settings.worker_name}/{new_ulid()[-8:]}"
+        if not self._claim(job_id, token):
+            return
+        run = ActiveRun(job_id, token)
+        with self._lock:
+            self.active[job_id] = run
+        work = Path(tempfile.mkdtemp(prefix=f"{RENDER_DIR_PREFIX}{job_id}-",
+                                     dir=self.storage.root / TMP_DIR))
+        try:
+            self._render(run, work)
+        except Failure as failure:
+            self._fail_or_retry(run, failure)
+        except Exception as error:  # noqa: BLE001 - a bug here must not lose the job
+            _log.exception("job %s: the worker failed", job_id)
+            self._fail_or_retry(run, Failure("worker_error", one_line(
+                f"The worker failed: {type(error).__name__}: {error}"), True))
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+            with self._lock:
+                self.active.pop(job_id, None)
+
+    def _claim(self, job_id: str, token: str) -> bool:
+        with self.db.session() as session:
+            job = session.get(RenderJob, job_id)
+            if job is None:
+                _log.warning("job %s: not in the database; dropping its task", job_id)
+                return False
+            if job.source != JobSource.API or job.status != JobStatus.PENDING:
+                _log.info("job %s: %s, not pending; nothing to do", job_id, job.status)
+                return False
+            now = utcnow()
+            try:
+                claimed = jobs_service.transition(
+                    session, job_id, JobStatus.COMPOSITING, worker_id=token,
+                    attempts=RenderJob.attempts + 1, heartbeat_at=now, stage="starting",
+                    progress=0, images_done=0, images_total=0, frames_done=0, frames_total=0,
+                )
+            except InvalidTransition:
+                return False  # cancelled since it was read
+        if claimed:
+            _log.info("job %s: claimed by %s", job_id, token)
+        return claimed
+
+    def _job(self, job_id: str) -> RenderJob:
+        with self.db.session() as session:
+            job = session.get(RenderJob, job_id)
+            if job is None:
+                raise Failure("not_found", "The job disappeared.", False)
+            session.expunge(job)
+            return job
+
+    def _render(self, run: ActiveRun, work: Path) -> None:
+        job = self._job(run.job_id)
+        design = self._design(job, work)
+        out = work / "out"
+        out.mkdir()
+        try:
+            args = render_args(design=design, out=out, job_id=job.id, preset=job.preset,
+                               color=job.color, template=job.template_id, quality=job.quality,
+                               background=job.background, animation=job.animation,
+                               overrides=self.settings.render_overrides)
+        except TshirtError as error:
+            raise Failure(error.code, error.message, False) from None
+        blender = BlenderRun(self.command.argv(args), timeout_s=self.settings.render_timeout_s,
+                             env=child_environment(), cwd=work)
+        run.blender = blender
+        follower = _Follower(self, run)
+        if run.stop_reason is not None:
+            return
+        blender.start()
+        if self.on_blender_started is not None:
+            self.on_blender_started(job.id)
+        _log.info("job %s: Blender started (%.2f s after the job was created)", job.id,
+                  (datetime.now(UTC) - _aware(job.created_at)).total_seconds())
+        outcome = blender.run(follower.on_event, follower.on_tick,
+                              tick_s=min(0.5, self.settings.heartbeat_s))
+        follower.flush()
+        if outcome.stopped or run.stop_reason is not None:
+            self._stopped(run)
+            return
+        if outcome.timed_out:
+            raise Failure("render_timeout", f"Blender took longer than "
+                          f"{self.settings.render_timeout_s:g} s and was stopped.", True)
+        if outcome.returncode < 0:
+            raise Failure("render_crashed", f"Blender was killed by signal "
+                          f"{-outcome.returncode}.", True)
+        if outcome.returncode != 0:
+            error = error_for_exit_code(outcome.returncode, outcome.message or
+                                        f"Blender exited with status {outcome.returncode}.")
+            # A cancel (130) we did not ask for is a crash from the queue's point of view.
+            retryable = error.retryable or error.code == "cancelled"
+            raise Failure(error.code if error.code != "cancelled" else "render_crashed",
+                          one_line(error.message), retryable)
+        self._finish(run, job, out)
+
+    def _design(self, job: RenderJob, work: Path) -> Path:
+        if self.client is None:
+            path = self.storage.path(job.design_path)
+            if not path.is_file():
+                raise Failure("design_missing", "The job's design is no longer stored.", False)
+            return path
+        target = work / Path(job.design_path).name
+        try:
+            self.client.download_design(job.id, target, job.design_sha256)
+        except TshirtError as error:
+            raise Failure(error.code, error.message, True) from None
+        return target
+
+    def _finish(self, run: ActiveRun, job: RenderJob, out: Path) -> None:
+        try:
+            manifest = Manifest.load(out)
+            manifest.verify(out)
+        except TshirtError as error:
+            raise Failure("render_failed", one_line(error.message), True) from None
+        if not self._owned(run):
+            self._stopped(run)
+            return
+        with self.db.session() as session:
+            try:
+                jobs_service.transition(session, job.id, JobStatus.RENDERING)
+            except InvalidTransition:
+                self._stopped(run)
+                return
+            if self.client is not None:
+                try:
+                    self.client.upload_outputs(job.id, out, manifest)
+                except TshirtError as error:
+                    if self._status(job.id) == JobStatus.CANCELLED:
+                        return
+                    raise Failure(error.code, one_line(error.message), True) from None
+                _log.info("job %s: completed; outputs uploaded", job.id)
+                return
+
+            def save(staging: Path) -> list[str]:
+                names = []
+                for output in manifest.outputs:
+                    shutil.move(out / output.file, staging / output.file)
+                    names.append(output.file)
+                return names
+
+            manifest_text = (out / MANIFEST_NAME).read_text(encoding="utf-8")
+            try:
+                jobs_service.record_outputs(session, self.storage, job.id, manifest_text, save)
+            except (Conflict, InvalidTransition):
+                self._stopped(run)
+                return
+            except TshirtError as error:
+                raise Failure(error.code, one_line(error.message), True) from None
+        _log.info("job %s: completed", job.id)
+        try:
+            self.completed(job.id)
+        except Exception:  # noqa: BLE001 - the render is done; the push has its own retries
+            _log.exception("job %s: the completed hook failed", job.id)
+
+    # -- outcomes ------------------------------------------------------------------------------
+
+    def _status(self, job_id: str) -> str | None:
+        with self.db.session() as session:
+            return session.scalar(select(RenderJob.status).where(RenderJob.id == job_id))
+
+    def _owned(self, run: ActiveRun) -> bool:
+        with self.db.session() as session:
+            row = session.execute(select(RenderJob.status, RenderJob.worker_id)
+                                  .where(RenderJob.id == run.job_id)).first()
+        return row is not None and row.status in RUNNING_VALUES and row.worker_id == run.token
+
+    def _stopped(self, run: ActiveRun) -> None:
+        if run.stop_reason == "shutdown" and self._owned(run):
+            # Not the job's fault: give the attempt back and let another worker take it.
+            with self.db.session() as session:
+                try:
+                    changed = jobs_service.transition(
+                        session, run.job_id, JobStatus.PENDING, stage="queued",
+                        worker_id=None, heartbeat_at=None, attempts=RenderJob.attempts - 1)
+                except InvalidTransition:
+                    changed = False
+            if changed:
+                self.enqueue(run.job_id, 0)
+            _log.info("job %s: worker shutting down; job requeued", run.job_id)
+        else:
+            _log.info("job %s: stopped (%s)", run.job_id,
+                      self._status(run.job_id) or "gone")
+
+    def _fail_or_retry(self, run: ActiveRun, failure: Failure) -> None:
+        if not self._owned(run):
+            _log.info("job %s: %s after the job left this worker; ignored", run.job_id,
+                      failure.code)
+            return
+        job = self._job(run.job_id)
+        message = one_line(failure.message) or failure.code
+        with self.db.session() as session:
+            try:
+                if failure.retryable and job.attempts < self.settings.max_attempts:
+                    delay = self.settings.retry_delay_s * 2 ** max(0, job.attempts - 1)
+                    jobs_service.transition(
+                        session, job.id, JobStatus.PENDING, stage="retrying",
+                        error_code=failure.code, error_message=message, worker_id=None,
+                        heartbeat_at=None)
+                    _log.warning("job %s: attempt %d failed (%s: %s); retrying in %.0f s",
+                                 job.id, job.attempts, failure.code, message, delay)
+                    self.enqueue(job.id, delay)
+                else:
+                    jobs_service.transition(session, job.id, JobStatus.FAILED,
+                                            error_code=failure.code, error_message=message,
+                                            stage="failed")
+                    _log.warning("job %s: failed after %d attempt(s): %s: %s", job.id,
+                                 job.attempts, failure.code, message)
+            except InvalidTransition:
+                _log.info("job %s: changed status meanwhile; %s not recorded", job.id,
+                          failure.code)
+
+    # -- progress ------------------------------------------------------------------------------
+
+    def write_progress(self, run: ActiveRun, status: str, event: ProgressEvent | None) -> bool:
+        """Store counts, stage and heartbeat for a run that still owns its job; False when it
+        no longer does (cancelled, requeued, taken over)."""
+        now = utcnow()
+        values: dict[str, Any] = {"heartbeat_at": now, "updated_at": now}
+        if event is not None:
+            values.update(
+                stage=event.stage, images_done=event.images_done,
+                images_total=event.images_total, frames_done=event.frames_done,
+                frames_total=event.frames_total,
+                progress=progress_percent(status, images_done=event.images_done,
+                                          images_total=event.images_total,
+                                          frames_done=event.frames_done,
+                                          frames_total=event.frames_total))
+        with self.db.session() as session:
+            result = session.execute(
+                update(RenderJob)
+                .where(RenderJob.id == run.job_id, RenderJob.worker_id == run.token,
+                       RenderJob.status.in_(RUNNING_VALUES))
+                .values(**values)
+                .execution_options(synchronize_session=False))
+            session.commit()
+            return result.rowcount == 1
+
+    def start_rendering(self, run: ActiveRun) -> bool:
+        with self.db.session() as session:
+            try:
+                jobs_service.transition(session, run.job_id, JobStatus.RENDERING)
+            except InvalidTransition:
+                return False
+        return True
+
+    # -- lost workers --------------------------------------------------------------------------
+
+    def check_stalls(self) -> list[str]:
+        """Requeue (or fail, after the attempt limit) running jobs whose heartbeat is older than
+        the stall limit: their worker died. Safe to run in every process at once: each change
+        is a conditional UPDATE that only one of them wins."""
+        cutoff = datetime.now(UTC) - timedelta(seconds=self.settings.stall_after_s)
+        if self.db.engine.dialect.name == "sqlite":
+            cutoff = cutoff.replace(tzinfo=None)
+        with self.db.session() as session:
+            rows = session.execute(
+                select(RenderJob.id, RenderJob.attempts, RenderJob.worker_id)
+                .where(RenderJob.status.in_(RUNNING_VALUES), RenderJob.source == JobSource.API,
+                       RenderJob.heartbeat_at < cutoff)
+            ).all()
+        with self._lock:
+            mine = {run.token for run in self.active.values()}
+        requeued = []
+        for row in rows:
+            if row.worker_id in mine:
+                continue  # alive here, just slow to write (e.g. a locked database)
+            message = ("The worker rendering this job stopped responding "
+                       f"({row.worker_id or 'unknown'}).")
+            with self.db.session() as session:
+                try:
+                    if row.attempts < self.settings.max_attempts:
+                        changed = jobs_service.transition(
+                            session, row.id, JobStatus.PENDING, stage="requeued",
+                            error_code="worker_lost", error_message=message, worker_id=None,
+                            heartbeat_at=None)
+                        if changed:
+                            _log.warning("job %s: worker %s lost; requeued", row.id,
+                                         row.worker_id)
+                            self.enqueue(row.id, 0)
+                            requeued.append(row.id)
+                    else:
+                        jobs_service.transition(session, row.id, JobStatus.FAILED,
+                                                error_code="worker_lost", error_message=message,
+                                                stage="failed")
+                        _log.warning("job %s: worker %s lost on the last attempt; failed",
+                                     row.id, row.worker_id)
+                except InvalidTransition:
+                    continue
+        return requeued
+
+    def shutdown(self, wait_s: float = 10.0) -> None:
+        """Stop every running Blender; their jobs go back to the queue."""
+        with self._lock:
+            runs = list(self.active.values())
+        for run in runs:
+            run.stop_reason = "shutdown"
+            if run.blender is not None:
+                run.blender.request_stop()
+        deadline = time.monotonic() + wait_s
+        while time.monotonic() < deadline:
+            with self._lock:
+                if not self.active:
+                    break
+            time.sleep(0.05)
+        if self.client is not None:
+            self.client.close()
+
+
+class _Follower:
+    """Turns progress events into throttled writes; decides when a run must stop."""
+
+    def __init__(self, worker: RenderWorker, run: ActiveRun) -> None:
+        self.worker = worker
+        self.run = run
+        self.status = JobStatus.COMPOSITING.value
+        self.latest: ProgressEvent | None = None
+        self.dirty = False
+        self.last_write = time.monotonic()
+
+    def on_event(self, event: ProgressEvent) -> bool:
+        self.latest = event
+        self.dirty = True
+        if self.status == JobStatus.COMPOSITING and event.stage in RENDERING_STAGES:
+            if not self.worker.start_rendering(self.run):
+                return self._lost()
+            self.status = JobStatus.RENDERING.value
+            return self._write()
+        if time.monotonic() - self.last_write >= self.worker.settings.heartbeat_s:
+            return self._write()
+        return False
+
+    def on_tick(self) -> bool:
+        if self.run.stop_reason is not None:
+            return True
+        if time.monotonic() - self.last_write >= self.worker.settings.heartbeat_s:
+            return self._write()
+        return False
+
+    def flush(self) -> None:
+        if self.dirty and self.run.stop_reason is None:
+            self._write()
+
+    def _write(self) -> bool:
+        self.last_write = time.monotonic()
+        event, self.dirty = self.latest, False
+        if not self.worker.write_progress(self.run, self.status, event):
+            return self._lost()
+        return False
+
+    def _lost(self) -> bool:
+        if self.run.stop_reason is None:
+            self.run.stop_reason = "lost"
+        return True
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)

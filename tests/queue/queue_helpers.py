@@ -1,0 +1,323 @@
+"""Fixtures and helpers for the queue tests (`conftest.py` re-exports the fixtures)."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from flask import Flask
+from PIL import Image
+from werkzeug.datastructures import FileStorage
+from werkzeug.test import stream_encode_multipart
+
+from sync_service.app import create_app
+from sync_service.config import SQLITE_NAME, sqlite_url
+from sync_service.db import Database
+from sync_service.migrate import upgrade
+from sync_service.queue import get_queue
+from sync_service.templates_service import seed_templates
+
+REPO = Path(__file__).resolve().parents[2]
+SAMPLE_DESIGN = REPO / "render_assets" / "designs" / "sample.png"
+TOKEN = "queue-test-token"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+#: Tiny real renders: 64 px stills at 1 sample, a 4-frame turntable rendered directly.
+TINY = {"resolution": 64, "samples": 1, "frames": 4, "turntable_method": "path"}
+
+
+def png_bytes(size: int = 32, color: tuple[int, int, int, int] = (200, 30, 30, 255)) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGBA", (size, size), color).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def multipart(fields: dict[str, Any]) -> dict[str, Any]:
+    encoded = {key: FileStorage(value[0], filename=value[1]) if isinstance(value, tuple)
+               else value for key, value in fields.items()}
+    stream, _length, boundary = stream_encode_multipart(encoded, use_tempfile=False)
+    return {"data": stream.getvalue(),
+            "content_type": f"multipart/form-data; boundary={boundary}"}
+
+
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("queue-migrated")
+    database = Database(sqlite_url(folder), pool_size=1)
+    try:
+        upgrade(database.engine)
+        with database.session() as session:
+            seed_templates(session)
+        with database.engine.connect() as connection:
+            connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        database.dispose()
+    return folder / SQLITE_NAME
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, migrated_sqlite: Path) -> Path:
+    folder = tmp_path / "data"
+    folder.mkdir()
+    shutil.copyfile(migrated_sqlite, folder / SQLITE_NAME)
+    return folder
+
+
+class FakeBlender:
+    """The fake renderer's folder: set what the next runs do, read what they did."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.binary = folder / "blender"
+        source = (Path(__file__).parent / "fake_blender.py").read_text()
+        self.binary.write_text(f"#!{sys.executable}\n{source}")
+        self.binary.chmod(0o755)
+        self.set("ok")
+
+    def set(self, *modes: str, **options: Any) -> None:
+        (self.folder / "behaviour.json").write_text(json.dumps({"modes": list(modes),
+                                                                **options}))
+
+    def runs(self) -> list[dict[str, Any]]:
+        log = self.folder / "runs.jsonl"
+        return [json.loads(line) for line in log.read_text().splitlines()] if log.exists() \
+            else []
+
+    def wait_started(self, count: int = 1, timeout: float = 10.0) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            runs = self.runs()
+            if len(runs) >= count:
+                return runs[count - 1]
+            time.sleep(0.02)
+        raise AssertionError("the fake Blender did not start")
+
+
+@pytest.fixture
+def fake_blender(tmp_path: Path) -> FakeBlender:
+    folder = tmp_path / "fake-blender"
+    folder.mkdir()
+    return FakeBlender(folder)
+
+
+@pytest.fixture
+def make_app(data_dir: Path) -> Iterator[Callable[..., Flask]]:
+    apps: list[Flask] = []
+
+    def make(**config: Any) -> Flask:
+        app = create_app({"TESTING": True, "TSHIRT_DATA_DIR": str(data_dir),
+                          "TSHIRT_API_TOKENS": TOKEN, "TSHIRT_DEV_MODE": False,
+                          "REDIS_URL": None, "TSHIRT_RETRY_DELAY_S": 0, **config})
+        apps.append(app)
+        return app
+
+    yield make
+    for app in apps:
+        get_queue(app).stop(wait_s=5)
+        app.extensions["tshirt"].db.dispose()
+
+
+def submit(app: Flask, design: bytes | None = None, **fields: Any) -> str:
+    data = {"product_id": "prod_q", "preset": "chest-medium", "color": "navy", **fields}
+    data["design"] = (io.BytesIO(png_bytes() if design is None else design), "design.png")
+    response = app.test_client().post("/admin/render-jobs", headers=AUTH, **multipart(data))
+    assert response.status_code == 202, response.json
+    return response.json["id"]
+
+
+def job_of(app: Flask, job_id: str) -> dict[str, Any]:
+    response = app.test_client().get(f"/admin/render-jobs/{job_id}", headers=AUTH)
+    assert response.status_code == 200
+    return response.json
+
+
+def processes_with(text: str) -> list[int]:
+    """Live processes whose command line mentions `text` (a job id), zombies excluded."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if text in cmdline and state != "Z":
+            found.append(int(entry.name))
+    return found
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def wait_for(condition: Callable[[], Any], timeout: float, message: str) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        assert time.monotonic() < deadline, message
+        time.sleep(0.02)
+
+
+# -- real processes on loopback ----------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def redis_url() -> str:
+    url = os.environ.get("TEST_REDIS_URL")
+    if not url:
+        if os.environ.get("CI"):
+            pytest.fail("TEST_REDIS_URL is not set in CI; run `export "
+                        "TEST_REDIS_URL=$(.ci/redis)` first.")
+        pytest.skip("TEST_REDIS_URL is not set (start one with .ci/redis)")
+    return url
+
+
+class Proc:
+    """A `tshirt-service` subprocess with its output in a log file."""
+
+    def __init__(self, args: list[str], env: dict[str, str], log: Path) -> None:
+        self.log = log
+        self.handle = log.open("wb")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "sync_service.cli", *args], env=env, cwd=log.parent,
+            stdout=self.handle, stderr=subprocess.STDOUT)
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 20) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.handle.close()
+
+
+@pytest.fixture
+def spawn(tmp_path: Path) -> Iterator[Callable[..., Proc]]:
+    procs: list[Proc] = []
+    queue_name = f"t{os.getpid()}-{time.monotonic_ns()}"
+
+    def start(name: str, args: list[str], **env: str) -> Proc:
+        full = {k: v for k, v in os.environ.items()
+                if k not in ("DATABASE_URL", "REDIS_URL", "TSHIRT_SERVICE_URL")}
+        full.update({"PYTHONPATH": str(REPO), "TSHIRT_API_TOKENS": TOKEN,
+                     "TSHIRT_RENDER_OVERRIDES": json.dumps(TINY),
+                     "TSHIRT_QUEUE_NAME": queue_name, "TSHIRT_RETRY_DELAY_S": "0", **env})
+        proc = Proc(args, full, tmp_path / f"{name}.log")
+        procs.append(proc)
+        return proc
+
+    yield start
+    for proc in reversed(procs):
+        proc.stop()
+
+
+def http(method: str, url: str, **kwargs: Any) -> requests.Response:
+    """One request on a session of its own, closed before returning (no socket is left for
+    the garbage collector to warn about); the body is read and kept."""
+    kwargs.setdefault("timeout", 10)
+    with requests.Session() as session, session.request(method, url, **kwargs) as response:
+        _ = response.content
+        return response
+
+
+def wait_http(base: str, proc: Proc, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if http("GET", f"{base}/health", timeout=5).status_code == 200:
+                return
+        except requests.RequestException:  # not listening yet, or still starting up
+            pass
+        assert proc.process.poll() is None, proc.output()
+        time.sleep(0.1)
+    raise AssertionError("the service did not start:\n" + proc.output())
+
+
+def upload(base: str, design: Path = SAMPLE_DESIGN, **fields: str) -> dict[str, Any]:
+    data = {"product_id": "prod_e2e", "preset": "chest-medium", "color": "#c8102e", **fields}
+    with design.open("rb") as handle:
+        response = http("POST", f"{base}/admin/render-jobs", headers=AUTH, data=data,
+                                 files={"design": (design.name, handle, "image/png")},
+                                 timeout=10)
+    assert response.status_code == 202, response.text
+    return response.json()
+
+
+def poll(base: str, job_id: str, until: Callable[[dict[str, Any]], bool], timeout: float = 90,
+         seen: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        job = http("GET", f"{base}/admin/render-jobs/{job_id}", headers=AUTH).json()
+        if seen is not None:
+            seen.append(job)
+        if until(job):
+            return job
+        assert time.monotonic() < deadline, f"timed out waiting; last: {job}"
+        time.sleep(0.1)
+
+
+# -- PostgreSQL ----------------------------------------------------------------------------------
+
+
+def postgres_url() -> str:
+    url = os.environ.get("TEST_POSTGRES_URL")
+    if not url:
+        if os.environ.get("CI"):
+            pytest.fail("TEST_POSTGRES_URL is not set in CI; run `export "
+                        "TEST_POSTGRES_URL=$(.ci/postgres)` first.")
+        pytest.skip("TEST_POSTGRES_URL is not set (start one with .ci/postgres)")
+    return url
+
+
+@pytest.fixture
+def postgres_database_url() -> Iterator[str]:
+    """A migrated, seeded, private schema of the test PostgreSQL database, as a URL."""
+    from sqlalchemy import text
+
+    base = postgres_url()
+    schema = f"q_{os.getpid()}_{time.monotonic_ns() % 10**9}"
+    admin = Database(base, pool_size=1)
+    with admin.engine.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}"
+    database = Database(url, pool_size=1)
+    try:
+        upgrade(database.engine)
+        with database.session() as session:
+            seed_templates(session)
+    finally:
+        database.dispose()
+    try:
+        yield url
+    finally:
+        with admin.engine.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
