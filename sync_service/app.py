@@ -13,6 +13,7 @@ from flask import Flask
 from . import api, db, errors
 from .config import MAX_REQUEST_BYTES, Settings
 from .db import Database
+from .media_tasks import init_media
 from .queue import init_queue
 from .storage import Storage
 
@@ -72,4 +73,5 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     errors.init_app(app)
     api.init_app(app)
     init_queue(app)
+    init_media(app)
     return app

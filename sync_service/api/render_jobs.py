@@ -120,6 +120,9 @@ def create_job() -> tuple[dict[str, Any], int]:
     if not product_id:
         raise BadRequest("The field 'product_id' is required.")
     check_safe_id(product_id, "product id")
+    media = current_app.extensions.get("tshirt_media")
+    if media is not None:  # a store is configured: the product must exist there (else 404)
+        media.check_product(product_id)
     source = jobs_service.parse_source(form.get("source"))
     options = jobs_service.parse_options(session, form)
     data = upload.stream.read(MAX_DESIGN_BYTES + 1)
@@ -154,7 +157,18 @@ def list_product_jobs(product_id: str) -> dict[str, Any]:
 def get_job(job_id: str) -> dict[str, Any]:
     # A bare connection rather than a session: this is what clients poll.
     with _ext().db.engine.connect() as connection:
-        return job_to_dict(jobs_service.get_job_row(connection, job_id))
+        data = job_to_dict(jobs_service.get_job_row(connection, job_id))
+    if data["media_sync_status"] != MediaSyncStatus.NOT_CONFIGURED:
+        data["media_push"] = _media_push(job_id)
+    return data
+
+
+def _media_push(job_id: str) -> dict[str, Any] | None:
+    """The job's push to the store: status, attempts, last error, remote ids."""
+    from ..media.push import push_status
+
+    with _ext().db.session() as session:
+        return push_status(session, job_id)
 
 
 @bp.post("/render-jobs/<job_id>/cancel")
@@ -219,7 +233,10 @@ def push_job(job_id: str) -> tuple[dict[str, Any], int]:
                        code="media_not_configured")
     jobs_service.set_media_status(session, job_id, MediaSyncStatus.PENDING)
     ext.push(job_id)
-    return job_to_dict(jobs_service.get_job(session, job_id)), 202
+    session.expire_all()
+    data = job_to_dict(jobs_service.get_job(session, job_id))
+    data["media_push"] = _media_push(job_id)
+    return data, 202
 
 
 def _send(relative: str, media_type: str | None = None) -> Response:

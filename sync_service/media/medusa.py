@@ -1,0 +1,245 @@
+"""The Medusa v2 admin API as a `MediaSink`.
+
+Facts this relies on (Medusa 2.21.2, measured): uploads go to `POST /admin/uploads` as
+multipart field `files` (several per request) and come back as `{"files": [{"id", "url"}]}`;
+`POST /admin/products/<id>` with `images` replaces the whole image set in array order (existing
+images are kept by sending their `{id, url}`; a `{url}` alone is a new image with a new id);
+`thumbnail` must always be sent; per-image metadata is dropped, product metadata is kept. A
+secret API key authenticates as HTTP Basic (key as user, empty password); an admin user logs
+in at `POST /auth/user/emailpass` for a bearer token, refreshed on 401.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Collection, Sequence
+from typing import Any
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from shared.errors import SyncFailed
+
+from .sink import (
+    ImageRef,
+    Product,
+    ProductNotFound,
+    RemoteFile,
+    RemoteImage,
+    StoreRejected,
+    UploadFile,
+)
+
+_log = logging.getLogger(__name__)
+
+USER_AGENT = "tshirt-sync-service/0.1 (media push; python-requests)"
+RETRY_STATUSES = (429, 500, 502, 503, 504)
+#: Methods urllib3 may send again by itself. POST only where the caller says it is idempotent.
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+PRODUCT_FIELDS = "id,thumbnail,metadata,*images"
+
+
+class _TimeoutSession(requests.Session):
+    """A session that applies a default timeout to every request that does not set one."""
+
+    def __init__(self, timeout: float | tuple[float, float]) -> None:
+        super().__init__()
+        self.default_timeout = timeout
+
+    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        kwargs.setdefault("timeout", self.default_timeout)
+        return super().request(method, url, *args, **kwargs)
+
+
+def session_with_retries(*, timeout: float | tuple[float, float] = 30.0, total_retries: int = 3,
+                         backoff_factor: float = 0.5,
+                         status_forcelist: Collection[int] = RETRY_STATUSES,
+                         retry_post: bool = False,
+                         user_agent: str = USER_AGENT) -> requests.Session:
+    """The one way this service makes HTTP sessions (after Socorro's `librequests`): a default
+    timeout, back-off on 429 and 5xx (honouring Retry-After), and a User-Agent. POST is retried
+    only on a session made with `retry_post=True`, for requests that are idempotent."""
+    session = _TimeoutSession(timeout)
+    methods = IDEMPOTENT_METHODS | ({"POST"} if retry_post else set())
+    retry = Retry(total=total_retries, connect=total_retries, read=total_retries if retry_post
+                  else 0, status=total_retries, backoff_factor=backoff_factor,
+                  status_forcelist=tuple(status_forcelist), allowed_methods=methods,
+                  respect_retry_after_header=True, raise_on_status=False)
+    adapter = HTTPAdapter(max_retries=retry)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    session.headers["User-Agent"] = user_agent
+    return session
+
+
+def _message(response: requests.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return (response.text or response.reason or "")[:300]
+    if isinstance(body, dict):
+        return str(body.get("message") or body.get("type") or body)[:300]
+    return str(body)[:300]
+
+
+class NotFoundInStore(StoreRejected):
+    default_code = "store_not_found"
+
+
+class MedusaSink:
+    """A Medusa v2 store reached over its admin API."""
+
+    name = "medusa"
+
+    def __init__(self, base_url: str, *, api_key: str | None = None, email: str | None = None,
+                 password: str | None = None, timeout_s: float = 30.0,
+                 total_retries: int = 3, backoff_factor: float = 0.5) -> None:
+        if not api_key and not (email and password):
+            raise ValueError("Medusa needs a secret API key or an admin email and password")
+        self.base_url = base_url.rstrip("/")
+        self._api_key = api_key
+        self._email = email
+        self._password = password
+        self._token: str | None = None
+        timeout = (min(10.0, timeout_s), timeout_s)
+        kwargs = dict(timeout=timeout, total_retries=total_retries,
+                      backoff_factor=backoff_factor)
+        self.session = session_with_retries(**kwargs)
+        self.idempotent = session_with_retries(retry_post=True, **kwargs)
+        if api_key:
+            self.session.auth = self.idempotent.auth = (api_key, "")
+
+    def close(self) -> None:
+        self.session.close()
+        self.idempotent.close()
+
+    # -- transport ---------------------------------------------------------------------------
+
+    def _login(self) -> None:
+        response = self._send(self.idempotent, "POST", "/auth/user/emailpass",
+                              authenticate=False,
+                              json={"email": self._email, "password": self._password})
+        if response.status_code in (400, 401, 403):
+            raise StoreRejected(
+                f"Medusa refused the admin login for {self._email} ({response.status_code}: "
+                f"{_message(response)}); check MEDUSA_EMAIL and MEDUSA_PASSWORD.",
+                code="store_auth_failed")
+        self._check(response, "log in")
+        token = response.json().get("token")
+        if not token:
+            raise SyncFailed("Medusa's login answered without a token.", code="store_error")
+        self._token = token
+
+    def _send(self, session: requests.Session, method: str, path: str, *,
+              authenticate: bool = True, **kwargs: Any) -> requests.Response:
+        url = f"{self.base_url}{path}"
+        headers = dict(kwargs.pop("headers", None) or {})
+        if authenticate and not self._api_key:
+            if self._token is None:
+                self._login()
+            headers["Authorization"] = f"Bearer {self._token}"
+        try:
+            return session.request(method, url, headers=headers, **kwargs)
+        except requests.Timeout as error:
+            raise SyncFailed(f"Medusa at {self.base_url} did not answer {method} {path} in "
+                             f"time: {error.__class__.__name__}.", code="store_timeout") from None
+        except requests.RequestException as error:
+            found = re.search(r"\[Errno -?\d+\] ([^'\")]+)", str(error))
+            reason = found.group(1) if found else error.__class__.__name__
+            raise SyncFailed(f"Cannot reach Medusa at {self.base_url}: {reason}",
+                             code="store_unreachable") from None
+
+    def _request(self, method: str, path: str, *, idempotent: bool | None = None,
+                 what: str = "", **kwargs: Any) -> requests.Response:
+        """Send with the right session and authentication; on 401 with a bearer token, log in
+        again once and resend."""
+        if idempotent is None:
+            idempotent = method != "POST"
+        session = self.idempotent if idempotent else self.session
+        response = self._send(session, method, path, **kwargs)
+        if response.status_code == 401 and not self._api_key and self._token is not None:
+            _log.info("Medusa: the bearer token was refused; logging in again")
+            self._token = None
+            response = self._send(session, method, path, **kwargs)
+        self._check(response, what or f"{method} {path}")
+        return response
+
+    def _check(self, response: requests.Response, what: str) -> None:
+        status = response.status_code
+        if status < 400:
+            return
+        detail = f"{status}: {_message(response)}"
+        if status in (401, 403):
+            how = "MEDUSA_API_KEY" if self._api_key else "MEDUSA_EMAIL / MEDUSA_PASSWORD"
+            raise StoreRejected(f"Medusa refused the credentials ({detail}) when trying to "
+                                f"{what}; check {how}.", code="store_auth_failed")
+        if status == 429 or status >= 500:
+            raise SyncFailed(f"Medusa could not {what} ({detail}); will retry.",
+                             code="store_unavailable")
+        if status == 404:
+            raise NotFoundInStore(f"Medusa has nothing at {response.request.path_url.split('?')[0]}"
+                                  f" ({detail}).")
+        raise StoreRejected(f"Medusa refused to {what} ({detail}).", code="store_rejected")
+
+    # -- the sink ------------------------------------------------------------------------------
+
+    @staticmethod
+    def _product(data: dict[str, Any]) -> Product:
+        images = sorted(data.get("images") or [], key=lambda i: (i.get("rank") or 0))
+        return Product(
+            id=data["id"],
+            images=tuple(RemoteImage(id=i["id"], url=i["url"]) for i in images),
+            thumbnail=data.get("thumbnail"),
+            metadata=dict(data.get("metadata") or {}),
+        )
+
+    def get_product(self, product_id: str) -> Product:
+        try:
+            response = self._request("GET", f"/admin/products/{product_id}",
+                                     params={"fields": PRODUCT_FIELDS},
+                                     what=f"read product {product_id}")
+        except NotFoundInStore:
+            raise ProductNotFound(f"Medusa has no product {product_id!r}.") from None
+        return self._product(response.json()["product"])
+
+    def product_exists(self, product_id: str) -> bool:
+        try:
+            self.get_product(product_id)
+        except ProductNotFound:
+            return False
+        return True
+
+    def upload(self, files: Sequence[UploadFile]) -> list[RemoteFile]:
+        for item in files:
+            if not item.name.isascii():
+                raise ValueError(f"upload names must be ASCII: {item.name!r}")
+        parts = [("files", (f.name, f.data, f.media_type)) for f in files]
+        response = self._request("POST", "/admin/uploads", files=parts, idempotent=False,
+                                 what=f"upload {len(files)} file(s)")
+        uploaded = response.json().get("files") or []
+        if len(uploaded) != len(files):
+            raise SyncFailed(f"Medusa stored {len(uploaded)} of {len(files)} uploaded files.",
+                             code="store_error")
+        return [RemoteFile(id=f["id"], url=f["url"]) for f in uploaded]
+
+    def set_images(self, product_id: str, images: Sequence[ImageRef], thumbnail: str,
+                   metadata: dict[str, Any]) -> Product:
+        body = {
+            "images": [{"id": i.id, "url": i.url} if i.id else {"url": i.url} for i in images],
+            "thumbnail": thumbnail,
+            "metadata": metadata,
+        }
+        # Not retried by the transport: a lost answer is reconciled by the next attempt, which
+        # reads the product again and recognises the images by URL.
+        self._request("POST", f"/admin/products/{product_id}", json=body, idempotent=False,
+                      what=f"update the images of product {product_id}")
+        return self.get_product(product_id)
+
+    def set_metadata(self, product_id: str, metadata: dict[str, Any]) -> None:
+        self._request("POST", f"/admin/products/{product_id}", json={"metadata": metadata},
+                      idempotent=True, what=f"update the metadata of product {product_id}")
+
+    def delete_upload(self, file_id: str) -> None:
+        self._request("DELETE", f"/admin/uploads/{file_id}", what=f"delete upload {file_id}")

@@ -1,0 +1,176 @@
+"""The store push as a queued task: one Huey task per push, retried with exponential back-off
+for `TSHIRT_PUSH_RETRY_FOR_S` (two hours by default), scheduled in the queue's storage so a
+restart picks it up again; a periodic sweep requeues pushes whose task was lost with a killed
+process. The render itself is never touched: a store that is down only delays the push.
+
+`init_media(app)` (after `init_queue`) plugs it into the service: `completed` queues a push of
+every finished render, `push` is what `POST /admin/render-jobs/<id>/push` calls, and
+`app.extensions["tshirt_media"]` checks products when jobs are created. Without `MEDUSA_URL`
+nothing is registered and pushes stay `not_configured`.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from flask import Flask
+from huey import Huey, crontab
+from sqlalchemy import select
+
+from shared.errors import NotFound, SyncFailed
+from shared.jobs import JobStatus, MediaSyncStatus
+
+from .jobs_service import set_media_status
+from .media.config import MediaSettings
+from .media.medusa import MedusaSink
+from .media.push import PushResult, push_job, record_failure
+from .media.sink import MediaSink
+from .models import RenderJob, utcnow
+
+_log = logging.getLogger(__name__)
+
+EXTENSION = "tshirt_media"
+TASK_NAME = "push_media"
+#: How often the sweep looks for pushes left `pending` with no task behind them.
+SWEEP_CRONTAB = {"minute": "*/15"}
+
+
+class MediaPusher:
+    """Pushes of one app: the sink factory, the Huey task and the hooks."""
+
+    def __init__(self, settings: MediaSettings, service: Any, huey: Huey,
+                 make_sink: Callable[[], MediaSink] | None = None) -> None:
+        self.settings = settings
+        self.service = service
+        self.huey = huey
+        self.make_sink = make_sink or self._medusa
+
+        @huey.task(name=TASK_NAME)
+        def push_media(job_id: str, first_attempt_at: float | None = None) -> None:
+            self.run(job_id, first_attempt_at)
+
+        @huey.periodic_task(crontab(**SWEEP_CRONTAB), name="push_media_sweep")
+        def sweep() -> int:
+            return self.requeue_stale()
+
+        self.task = push_media
+        self.sweep_task = sweep
+
+    def _medusa(self) -> MediaSink:
+        s = self.settings
+        assert s.medusa_url
+        return MedusaSink(s.medusa_url, api_key=s.api_key, email=s.email, password=s.password,
+                          timeout_s=s.timeout_s)
+
+    # -- hooks -----------------------------------------------------------------------------
+
+    def enqueue(self, job_id: str, delay_s: float = 0, first_attempt_at: float | None = None
+                ) -> None:
+        if delay_s > 0:
+            self.task.schedule((job_id, first_attempt_at), delay=delay_s)
+        else:
+            self.task(job_id, first_attempt_at)
+
+    def completed(self, job_id: str) -> None:
+        """A render finished: its push is now pending and queued."""
+        with self.service.db.session() as session:
+            set_media_status(session, job_id, MediaSyncStatus.PENDING)
+        self.enqueue(job_id)
+
+    def check_product(self, product_id: str) -> None:
+        """Refuse a job for a product the store does not have. A store that cannot be asked
+        right now does not block the job: its push waits for the store anyway."""
+        sink = self.make_sink()
+        try:
+            exists = sink.product_exists(product_id)
+        except SyncFailed as error:
+            _log.warning("could not check product %s in the store: %s", product_id,
+                         error.message)
+            return
+        finally:
+            sink.close()
+        if not exists:
+            raise NotFound(f"The store has no product {product_id!r}; create it in Medusa "
+                           f"first, or check the product id.", code="product_not_found")
+
+    # -- the task --------------------------------------------------------------------------
+
+    def run(self, job_id: str, first_attempt_at: float | None = None) -> PushResult | None:
+        """One attempt. A retryable failure schedules the next one after the back-off, until
+        the retry window is spent; then (or on a refusal) the push is `failed`."""
+        first = first_attempt_at or time.time()
+        sink = self.make_sink()
+        try:
+            return push_job(self.service.db, self.service.storage, sink, job_id,
+                            replace=self.settings.replace)
+        except NotFound:
+            _log.warning("push of job %s: the job no longer exists", job_id)
+            return None
+        except SyncFailed as error:
+            if not error.retryable:
+                return None
+            attempts = self._attempts(job_id, sink.name)
+            delay = self.settings.delay_for(attempts)
+            if time.time() + delay - first > self.settings.retry_for_s:
+                _log.error("push of job %s: giving up after %d attempt(s): %s", job_id,
+                           attempts, error.message)
+                record_failure(self.service.db, job_id, sink.name, error, final=True)
+                return None
+            _log.info("push of job %s: attempt %d failed; next in %.0f s", job_id, attempts,
+                      delay)
+            self.enqueue(job_id, delay, first)
+            return None
+        finally:
+            sink.close()
+
+    def _attempts(self, job_id: str, sink: str) -> int:
+        from .models import MediaPush
+
+        with self.service.db.session() as session:
+            return session.scalar(select(MediaPush.attempts).where(
+                MediaPush.job_id == job_id, MediaPush.sink == sink)) or 1
+
+    def requeue_stale(self) -> int:
+        """Queue again every completed job whose push is `pending` but has not moved for
+        longer than the longest back-off (its task was lost, e.g. with a killed process)."""
+        cutoff = utcnow() - timedelta(seconds=self.settings.max_delay_s + 600)
+        with self.service.db.session() as session:
+            job_ids = list(session.scalars(select(RenderJob.id).where(
+                RenderJob.status == JobStatus.COMPLETED.value,
+                RenderJob.media_sync_status == MediaSyncStatus.PENDING.value,
+                RenderJob.updated_at < cutoff)))
+        for job_id in job_ids:
+            self.enqueue(job_id)
+        if job_ids:
+            _log.info("requeued %d stalled push(es)", len(job_ids))
+        return len(job_ids)
+
+
+def init_media(app: Flask, huey: Huey | None = None,
+               make_sink: Callable[[], MediaSink] | None = None) -> MediaPusher | None:
+    """Plug the push into the app when a store is configured (see `media.config`). The task
+    lives on the queue's maintenance Huey: it is consumed where the data directory (and so
+    the outputs) is, one task at a time, so two pushes never edit one product at once."""
+    settings = MediaSettings.load(app.config)
+    if not settings.configured:
+        return None
+    service = app.extensions["tshirt"]
+    if huey is None:
+        from .queue import get_queue
+
+        huey = get_queue(app).maintenance_huey
+    pusher = MediaPusher(settings, service, huey, make_sink)
+    previous = service.completed
+
+    def completed(job_id: str) -> None:
+        previous(job_id)
+        pusher.completed(job_id)
+
+    service.completed = completed
+    service.push = pusher.enqueue
+    app.extensions[EXTENSION] = pusher
+    return pusher
