@@ -10,7 +10,7 @@ Scripting (``bpy.ops.tshirt.*``)::
     bpy.ops.tshirt.render('INVOKE_DEFAULT')  # in the UI: background render with progress
     bpy.ops.tshirt.cancel_render()
     bpy.ops.tshirt.open_output_folder()
-    bpy.ops.tshirt.send_to_store(wait=True)  # the last render, to the sync service
+    # sending to the store, the farm and the job history: see ``service_ops``
 
 ``render`` runs the headless CLI as a child process (see ``render_job``); only one render runs
 at a time. After it the stills are in ``bpy.data.images`` as ``tshirt_<angle>`` and listed in
@@ -22,7 +22,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import threading
 import time
 from pathlib import Path
 
@@ -30,7 +29,7 @@ import bpy
 from bpy.props import BoolProperty, IntProperty, StringProperty
 from bpy_extras.io_utils import ImportHelper
 
-from . import panel_logic, preferences, preview, render_job, store_client
+from . import panel_logic, preferences, preview, render_job
 from ._shared import angles, errors
 
 _log = logging.getLogger(__name__)
@@ -161,7 +160,7 @@ def start_render(context: bpy.types.Context, *, resolution: int = 0, samples: in
     settings.render_message = ""
     settings.results.clear()
     settings.sync_state = "IDLE"
-    settings.sync_message = settings.sync_job_id = ""
+    settings.sync_message = settings.sync_job_id = settings.sync_push = ""
     return _session
 
 
@@ -465,114 +464,6 @@ class TSHIRT_OT_show_result(bpy.types.Operator):
 
 
 # ---------------------------------------------------------------------------------------------
-# sending to the store (a worker thread; a bpy.app timer applies its result)
-
-
-class _Upload:
-    def __init__(self, scene_name: str, client: store_client.StoreClient, output_dir: str,
-                 product_id: str) -> None:
-        self.scene_name = scene_name
-        self.job: dict | None = None
-        self.error: errors.TshirtError | None = None
-        self._args = (client, output_dir, product_id)
-        self.thread = threading.Thread(target=self._run, name="tshirt-store-upload", daemon=True)
-
-    def _run(self) -> None:  # worker thread: no bpy here
-        client, output_dir, product_id = self._args
-        try:
-            self.job = client.report_render(output_dir, product_id)
-        except errors.TshirtError as exc:
-            self.error = exc
-        except Exception as exc:  # a bug must still end as one sentence, details in the log
-            _log.exception("sending to the store failed")
-            self.error = errors.SyncFailed(f"Sending failed unexpectedly ({type(exc).__name__}).")
-
-    def apply(self) -> str:
-        """Write the outcome into the scene's settings; returns the sentence to show."""
-        scene = bpy.data.scenes.get(self.scene_name)
-        settings = scene.tshirt if scene is not None else None
-        if self.error is not None:
-            message = f"Not sent: {self.error.message}"
-            state = "FAILED"
-        else:
-            job_id = str(self.job.get("id", "")) if self.job else ""
-            message = f"Sent to the sync service as job {job_id}."
-            state = "SENT"
-            if settings is not None:
-                settings.sync_job_id = job_id
-        if settings is not None:
-            settings.sync_state = state
-            settings.sync_message = message
-        return message
-
-
-_upload: _Upload | None = None
-
-
-def _check_upload() -> float | None:
-    """bpy.app timer: poll the upload thread, apply its result once it is done."""
-    global _upload
-    if _upload is None:
-        return None
-    if _upload.thread.is_alive():
-        return 0.25
-    upload, _upload = _upload, None
-    message = upload.apply()
-    _log.info("%s", message)
-    _redraw(bpy.context)
-    return None
-
-
-class TSHIRT_OT_send_to_store(bpy.types.Operator):
-    """Send the last render to the sync service, which adds the images to the product"""
-
-    bl_idname = "tshirt.send_to_store"
-    bl_label = "Send to Store"
-
-    wait: BoolProperty(  # type: ignore[valid-type]
-        name="Wait", description="Block until the upload ends (scripts)", default=False,
-    )
-
-    @classmethod
-    def poll(cls, context: bpy.types.Context) -> bool:
-        scene = context.scene
-        return (_upload is None and _session is None and scene is not None
-                and os.path.isfile(os.path.join(scene.tshirt.last_output_dir, "manifest.json")))
-
-    def execute(self, context: bpy.types.Context) -> set[str]:
-        global _upload
-        if not bpy.app.online_access:
-            self.report({"ERROR"}, "Online access is off; allow it in Preferences > System > "
-                                   "Network to send renders.")
-            return {"CANCELLED"}
-        settings = context.scene.tshirt
-        prefs = preferences.get(context)
-        try:
-            if not settings.product_id:
-                raise errors.InvalidInput("Enter the product id to send the render to.")
-            client = store_client.StoreClient(prefs.service_url if prefs else "",
-                                              prefs.service_token if prefs else "")
-        except errors.TshirtError as exc:
-            self.report({"ERROR"}, exc.message)
-            return {"CANCELLED"}
-        upload = _Upload(context.scene.name, client, settings.last_output_dir,
-                         settings.product_id)
-        settings.sync_state = "SENDING"
-        settings.sync_message = "Sending to the sync service..."
-        upload.thread.start()
-        if self.wait or context.window is None:
-            upload.thread.join()
-            message = upload.apply()
-            failed = upload.error is not None
-            self.report({"ERROR"} if failed else {"INFO"}, message)
-            return {"CANCELLED"} if failed else {"FINISHED"}
-        _upload = upload
-        bpy.app.timers.register(_check_upload, first_interval=0.25)
-        self.report({"INFO"}, "Sending to the sync service in the background.")
-        return {"FINISHED"}
-
-
-# ---------------------------------------------------------------------------------------------
 # handlers
 
 
@@ -601,7 +492,6 @@ classes = (
     TSHIRT_OT_open_output_folder,
     TSHIRT_OT_set_color_swatch,
     TSHIRT_OT_show_result,
-    TSHIRT_OT_send_to_store,
 )
 _register_classes, _unregister_classes = bpy.utils.register_classes_factory(classes)
 
@@ -617,8 +507,6 @@ def unregister() -> None:
     if _session is not None:
         _session.cancel()
     _end_session()
-    if bpy.app.timers.is_registered(_check_upload):
-        bpy.app.timers.unregister(_check_upload)
     for handlers, handler in ((bpy.app.handlers.load_pre, _on_load_pre),
                               (bpy.app.handlers.load_post, _on_load_post)):
         while handler in handlers:

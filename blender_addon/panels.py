@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import bpy
 
-from . import operators, panel_logic, preview
+from . import operators, panel_logic, preview, service_ops, service_tasks
 from ._shared import angles
 
 
@@ -183,7 +183,7 @@ def _draw_store(layout: bpy.types.UILayout, settings) -> None:
     box = layout.box()
     row = box.row()
     row.enabled = bool(settings.product_id) and settings.sync_state != "SENDING"
-    row.operator(operators.TSHIRT_OT_send_to_store.bl_idname, icon="EXPORT")
+    row.operator(service_ops.TSHIRT_OT_send_to_store.bl_idname, icon="EXPORT")
     if not settings.product_id:
         box.label(text="Enter a product id to send to the store", icon="INFO")
     if not bpy.app.online_access:
@@ -192,6 +192,118 @@ def _draw_store(layout: bpy.types.UILayout, settings) -> None:
         col = box.column()
         col.alert = settings.sync_state == "FAILED"
         col.label(text=settings.sync_message)
+    if settings.sync_job_id:
+        row = box.row(align=True)
+        push = service_tasks.PUSH_TEXT.get(settings.sync_push, settings.sync_push or "?")
+        row.label(text=f"Store: {push}", icon=_PUSH_ICONS.get(settings.sync_push, "DOT"))
+        op = row.operator(service_ops.TSHIRT_OT_copy_job_url.bl_idname, text="Copy Job Link",
+                          icon="URL")
+        op.job_id = settings.sync_job_id
+
+
+_PUSH_ICONS = {"pushed": "CHECKMARK", "pending": "SORTTIME", "failed": "ERROR",
+               "not_configured": "DOT"}
+
+
+class TSHIRT_PT_farm(_TShirtPanel, bpy.types.Panel):
+    bl_idname = "TSHIRT_PT_farm"
+    bl_label = "Render on the Farm"
+    bl_parent_id = "TSHIRT_PT_main"
+    bl_options = {"DEFAULT_CLOSED"}
+
+    def draw(self, context: bpy.types.Context) -> None:
+        layout = self.layout
+        settings = context.scene.tshirt
+        if not bpy.app.online_access:
+            layout.label(text="Online access is off (Preferences > System)", icon="INTERNET")
+        running = settings.farm_state in {"SUBMITTING", "RUNNING"}
+        if running:
+            layout.progress(factor=settings.farm_progress, type="BAR",
+                            text=settings.farm_message or "Waiting for the farm")
+            layout.operator(service_ops.TSHIRT_OT_farm_cancel.bl_idname, text="Cancel",
+                            icon="CANCEL")
+        else:
+            row = layout.row()
+            row.enabled = (bool(settings.design_path) and not settings.design_error
+                           and bool(settings.product_id))
+            row.operator(service_ops.TSHIRT_OT_farm_render.bl_idname, icon="NETWORK_DRIVE")
+            if not settings.product_id:
+                layout.label(text="Enter a product id to render on the farm", icon="INFO")
+            if settings.farm_message:
+                col = layout.column()
+                col.alert = settings.farm_state == "FAILED"
+                col.label(text=settings.farm_message)
+        if settings.farm_job_id:
+            row = layout.row(align=True)
+            row.label(text=settings.farm_job_id, icon="LINKED")
+            op = row.operator(service_ops.TSHIRT_OT_copy_job_url.bl_idname, text="",
+                              icon="URL")
+            op.job_id = settings.farm_job_id
+
+
+class TSHIRT_UL_jobs(bpy.types.UIList):
+    """The product's jobs: status icon, placement, colour, created time, store push."""
+
+    def draw_item(self, context, layout, data, item, icon, active_data, active_propname,
+                  index=0, flt_flag=0) -> None:
+        status_icon = service_tasks.STATUS_ICONS.get(item.status, "QUESTION")
+        if self.layout_type in {"DEFAULT", "COMPACT"}:
+            row = layout.row(align=True)
+            status = item.status if item.status not in ("rendering", "compositing") \
+                else f"{item.progress}%"
+            row.label(text=status, icon=status_icon)
+            row.label(text=item.preset)
+            row.label(text=item.color)
+            row.label(text=item.created)
+            row.label(text=service_tasks.PUSH_TEXT.get(item.push_state, item.push_state))
+        else:
+            layout.alignment = "CENTER"
+            layout.label(text="", icon=status_icon)
+
+
+class TSHIRT_PT_history(_TShirtPanel, bpy.types.Panel):
+    bl_idname = "TSHIRT_PT_history"
+    bl_label = "Jobs on the Service"
+    bl_parent_id = "TSHIRT_PT_main"
+    bl_options = {"DEFAULT_CLOSED"}
+
+    def draw(self, context: bpy.types.Context) -> None:
+        layout = self.layout
+        settings = context.scene.tshirt
+        service_ops.note_history_drawn(context.scene.name)  # refreshes while it is open
+        row = layout.row()
+        row.label(text=f"Product: {settings.product_id or '-'}")
+        row.operator(service_ops.TSHIRT_OT_history_refresh.bl_idname, text="",
+                     icon="FILE_REFRESH")
+        if not settings.product_id:
+            layout.label(text="Enter a product id to list its jobs", icon="INFO")
+            return
+        if not bpy.app.online_access:
+            layout.label(text="Online access is off (Preferences > System)", icon="INTERNET")
+        elif settings.history_product != settings.product_id:
+            layout.label(text="Loading this product's jobs...", icon="SORTTIME")
+        layout.template_list("TSHIRT_UL_jobs", "", settings, "history", settings,
+                             "history_index", rows=4)
+        if 0 <= settings.history_index < len(settings.history):
+            item = settings.history[settings.history_index]
+            row = layout.row(align=True)
+            if item.status == "completed":
+                row.operator(service_ops.TSHIRT_OT_job_open.bl_idname,
+                             icon="IMAGE_DATA").job_id = item.job_id
+            if item.status in ("failed", "cancelled"):
+                row.operator(service_ops.TSHIRT_OT_job_retry.bl_idname,
+                             icon="FILE_REFRESH").job_id = item.job_id
+            if item.status in ("pending", "compositing", "rendering"):
+                row.operator(service_ops.TSHIRT_OT_job_cancel.bl_idname,
+                             icon="CANCEL").job_id = item.job_id
+            row.operator(service_ops.TSHIRT_OT_copy_job_url.bl_idname, text="",
+                         icon="URL").job_id = item.job_id
+            if item.error:
+                col = layout.column()
+                col.alert = True
+                col.label(text=item.error, icon="ERROR")
+        if settings.history_message:
+            layout.label(text=settings.history_message)
 
 
 classes = (
@@ -201,5 +313,8 @@ classes = (
     TSHIRT_PT_color,
     TSHIRT_PT_options,
     TSHIRT_PT_render,
+    TSHIRT_PT_farm,
+    TSHIRT_UL_jobs,
+    TSHIRT_PT_history,
 )
 register, unregister = bpy.utils.register_classes_factory(classes)

@@ -40,6 +40,14 @@ RENDER_STATES = (
     ("FAILED", "Failed", "The last render failed"),
     ("CANCELLED", "Cancelled", "The last render was cancelled"),
 )
+FARM_STATES = (
+    ("IDLE", "Idle", "Nothing sent to the farm"),
+    ("SUBMITTING", "Submitting", "Sending the job to the sync service"),
+    ("RUNNING", "Running", "The farm is rendering the job"),
+    ("DONE", "Done", "The farm finished and the images are downloaded"),
+    ("FAILED", "Failed", "The farm job failed or could not be followed"),
+    ("CANCELLED", "Cancelled", "The farm job was cancelled"),
+)
 SYNC_STATES = (
     ("IDLE", "Idle", "Not sent"),
     ("SENDING", "Sending", "Uploading to the sync service"),
@@ -129,6 +137,20 @@ class TSHIRT_PG_result(bpy.types.PropertyGroup):
     image: PointerProperty(name="Image", type=bpy.types.Image)  # type: ignore[valid-type]
 
 
+class TSHIRT_PG_history_job(bpy.types.PropertyGroup):
+    """One of the product's jobs on the sync service, as the history list shows it."""
+
+    job_id: StringProperty(name="Job")  # type: ignore[valid-type]
+    status: StringProperty(name="Status")  # type: ignore[valid-type]
+    preset: StringProperty(name="Placement")  # type: ignore[valid-type]
+    color: StringProperty(name="Colour")  # type: ignore[valid-type]
+    created: StringProperty(name="Created")  # type: ignore[valid-type]
+    push_state: StringProperty(name="Store")  # type: ignore[valid-type]
+    source: StringProperty(name="Source")  # type: ignore[valid-type]
+    progress: IntProperty(name="Progress", min=0, max=100)  # type: ignore[valid-type]
+    error: StringProperty(name="Error")  # type: ignore[valid-type]
+
+
 class TSHIRT_PG_settings(bpy.types.PropertyGroup):
     # design
     design_path: StringProperty(  # type: ignore[valid-type]
@@ -214,9 +236,30 @@ class TSHIRT_PG_settings(bpy.types.PropertyGroup):
     )
     sync_message: StringProperty(name="Store Message")  # type: ignore[valid-type]
     sync_job_id: StringProperty(name="Store Job")  # type: ignore[valid-type]
+    sync_push: StringProperty(  # type: ignore[valid-type]
+        name="Push State", description="The store push of the sent job, as the service says",
+    )
+
+    # rendering on the farm (the sync service's queue)
+    farm_state: EnumProperty(  # type: ignore[valid-type]
+        name="Farm State", items=FARM_STATES, default="IDLE",
+    )
+    farm_job_id: StringProperty(name="Farm Job")  # type: ignore[valid-type]
+    farm_status: StringProperty(name="Farm Status")  # type: ignore[valid-type]
+    farm_progress: FloatProperty(  # type: ignore[valid-type]
+        name="Farm Progress", subtype="FACTOR", min=0.0, max=1.0,
+    )
+    farm_message: StringProperty(name="Farm Message")  # type: ignore[valid-type]
+    farm_push: StringProperty(name="Farm Push State")  # type: ignore[valid-type]
+
+    # the product's jobs on the service
+    history: CollectionProperty(type=TSHIRT_PG_history_job)  # type: ignore[valid-type]
+    history_index: IntProperty(name="Selected Job", default=0)  # type: ignore[valid-type]
+    history_product: StringProperty(name="History Product")  # type: ignore[valid-type]
+    history_message: StringProperty(name="History Message")  # type: ignore[valid-type]
 
 
-classes = (TSHIRT_PG_result, TSHIRT_PG_settings)
+classes = (TSHIRT_PG_result, TSHIRT_PG_history_job, TSHIRT_PG_settings)
 _register_classes, _unregister_classes = bpy.utils.register_classes_factory(classes)
 
 

@@ -1,16 +1,25 @@
-"""Report a finished render to the sync service, which pushes it to the store (no ``bpy``).
+"""The add-on's HTTP client for the sync service (no ``bpy``; runs in worker threads).
 
-Two requests, the ones the service documents for renders made outside it: create a job with
-``source=blender`` (multipart: the design plus the options from the manifest's spec), then post
-the manifest and every file it lists to the job's ``/outputs``. The caller checks
-``bpy.app.online_access`` first; this module runs in a worker thread.
+- "Send to store": create a job with ``source=blender`` (multipart: the design plus the options
+  from the manifest's spec), then post the manifest and every file it lists to its ``/outputs``.
+- "Render on the farm": ``POST /admin/render-jobs`` with the design, then poll the job.
+- History: list a product's jobs, cancel, retry, download a finished job's images (checked
+  against their sha256).
+- "Test connection": ``GET /health`` then an authenticated GET, summed up in one sentence.
+
+Every failure is a ``SyncFailed`` (or ``InvalidInput`` for settings) with a one-sentence message;
+details go to the log. The caller checks ``bpy.app.online_access`` first.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, urljoin
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -22,6 +31,9 @@ _log = logging.getLogger(__name__)
 
 USER_AGENT = "tshirt-render-blender-addon"
 TIMEOUT = (5.0, 120.0)  # connect, read (uploads of full-size stills take a while)
+POLL_TIMEOUT = (3.0, 10.0)  # the small GETs that follow a job
+REFUSED_TOKEN = "The sync service refused the token; check it in the add-on's preferences."
+TERMINAL = frozenset({"completed", "failed", "cancelled"})
 SOURCE = "blender"
 MEDIA_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
                ".mp4": "video/mp4"}
@@ -39,6 +51,15 @@ def session_with_retries(retries: int = 3) -> requests.Session:
     return session
 
 
+@dataclass(frozen=True)
+class ConnectionCheck:
+    """The outcome of "Test connection": whether it answered, whether the token was accepted."""
+
+    answered: bool
+    token_ok: bool
+    message: str
+
+
 class StoreClient:
     def __init__(self, base_url: str, token: str, *,
                  session: requests.Session | None = None) -> None:
@@ -51,6 +72,112 @@ class StoreClient:
         self.base_url = base_url.rstrip("/")
         self.session = session or session_with_retries()
         self.session.headers["Authorization"] = f"Bearer {token}"
+
+    # -- connection ---------------------------------------------------------------------------
+
+    def check_connection(self) -> ConnectionCheck:
+        """``GET /health`` (no token), then an authenticated GET; never raises."""
+        try:
+            health = self.session.get(self.base_url + "/health", timeout=POLL_TIMEOUT,
+                                      headers={"Authorization": None})
+        except requests.RequestException as exc:
+            _log.warning("GET /health failed: %s", exc)
+            return ConnectionCheck(False, False,
+                                   f"The sync service at {self.base_url} did not answer.")
+        if health.status_code not in (200, 503):
+            return ConnectionCheck(False, False, f"{self.base_url} answered HTTP "
+                                   f"{health.status_code}; is this the sync service's URL?")
+        try:
+            self._request("GET", "/admin/render-jobs", params={"limit": 1})
+        except errors.SyncFailed as exc:
+            if exc.message == REFUSED_TOKEN:
+                return ConnectionCheck(True, False,
+                                       "The sync service answered but refused the token.")
+            return ConnectionCheck(True, False, f"The sync service answered, then: {exc.message}")
+        if health.status_code == 503:
+            return ConnectionCheck(True, True, "The sync service answered and accepted the "
+                                   "token, but reports itself unhealthy (see its /health).")
+        return ConnectionCheck(True, True, "The sync service answered and accepted the token.")
+
+    # -- jobs ---------------------------------------------------------------------------------
+
+    def submit_job(self, design: str | Path, fields: dict[str, str]) -> dict[str, Any]:
+        """Queue a render on the service ("Render on the farm"); returns the new job."""
+        validation.check_safe_id(fields.get("product_id", ""), "product id")
+        design = Path(design)
+        try:
+            data = design.read_bytes()
+        except OSError as exc:
+            raise errors.InvalidInput(f"The design {design} cannot be read.") from exc
+        info = validation.inspect_design_bytes(data)
+        job = self._post("/admin/render-jobs", data=fields, files={
+            "design": (validation.ascii_filename(design.name), data, info.media_type)})
+        if not isinstance(job.get("id"), str):
+            raise errors.SyncFailed("The sync service answered without a job id.")
+        return job
+
+    def get_job(self, job_id: str) -> dict[str, Any]:
+        return self._request("GET", f"/admin/render-jobs/{quote(job_id)}", timeout=POLL_TIMEOUT)
+
+    def product_jobs(self, product_id: str, limit: int = 50) -> list[dict[str, Any]]:
+        """The product's jobs, newest first."""
+        validation.check_safe_id(product_id, "product id")
+        page = self._request("GET", f"/admin/products/{quote(product_id)}/render-jobs",
+                             params={"limit": limit, "order": "desc"}, timeout=POLL_TIMEOUT)
+        items = page.get("items")
+        return [item for item in items if isinstance(item, dict)] if isinstance(items, list) \
+            else []
+
+    def cancel_job(self, job_id: str) -> dict[str, Any]:
+        return self._post(f"/admin/render-jobs/{quote(job_id)}/cancel")
+
+    def retry_job(self, job_id: str) -> dict[str, Any]:
+        return self._post(f"/admin/render-jobs/{quote(job_id)}/retry")
+
+    def download_outputs(self, job: dict[str, Any], folder: str | Path,
+                         kinds: tuple[str, ...] = ("still",)) -> list[Path]:
+        """Fetch the job's outputs of these kinds into ``folder``, each checked by sha256.
+
+        A file already there with the right checksum is not fetched again (the history's
+        cache); a download lands under a temporary name and is renamed once it checks out.
+        """
+        folder = Path(folder)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise errors.InvalidInput(f"Cannot create the folder {folder}.") from exc
+        saved = []
+        for output in job.get("outputs") or []:
+            if output.get("kind") not in kinds:
+                continue
+            name = str(output.get("file", ""))
+            if not name or name in (".", "..") or any(ch in name for ch in "/\\\0"):
+                raise errors.SyncFailed(f"The sync service listed an odd file name {name!r}.")
+            target = folder / name
+            if target.is_file() and _sha256(target) == output.get("sha256"):
+                saved.append(target)
+                continue
+            # the service's URLs carry its own prefix (script root): resolve against the origin
+            url = urljoin(self.base_url + "/", str(output.get("url", "")))
+            partial = target.with_name(target.name + ".part")
+            try:
+                with self.session.get(url, timeout=TIMEOUT, stream=True) as response:
+                    self._check(response, url)
+                    with partial.open("wb") as handle:
+                        for chunk in response.iter_content(1 << 16):
+                            handle.write(chunk)
+            except requests.RequestException as exc:
+                _log.warning("GET %s failed: %s", url, exc)
+                raise errors.SyncFailed(
+                    f"Could not download {name} from the sync service.") from exc
+            except OSError as exc:
+                raise errors.InvalidInput(f"Cannot write {partial}: {exc.strerror}.") from exc
+            if _sha256(partial) != output.get("sha256"):
+                partial.unlink(missing_ok=True)
+                raise errors.SyncFailed(f"{name} arrived damaged (its checksum does not match).")
+            os.replace(partial, target)
+            saved.append(target)
+        return saved
 
     def report_render(self, output_dir: str | Path, product_id: str) -> dict[str, Any]:
         """Create the job and upload its outputs; returns the service's job (completed)."""
@@ -99,25 +226,51 @@ class StoreClient:
                 handle.close()
 
     def _post(self, path: str, **kwargs: Any) -> dict[str, Any]:
+        return self._request("POST", path, **kwargs)
+
+    def _request(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         url = self.base_url + path
+        kwargs.setdefault("timeout", TIMEOUT)
         try:
-            response = self.session.post(url, timeout=TIMEOUT, **kwargs)
+            response = self.session.request(method, url, **kwargs)
         except requests.RequestException as exc:
-            _log.warning("POST %s failed: %s", url, exc)
+            _log.warning("%s %s failed: %s", method, url, exc)
             raise errors.SyncFailed(f"Could not reach the sync service at {self.base_url}.") \
                 from exc
+        body = self._check(response, url)
+        if not isinstance(body, dict):
+            raise errors.SyncFailed("The sync service answered with something other than JSON.")
+        return body
+
+    @staticmethod
+    def _check(response: requests.Response, url: str) -> Any:
+        """The JSON body of a successful answer (None when not JSON); ``SyncFailed`` otherwise."""
+        if response.status_code < 400:
+            if response.headers.get("Content-Type", "").startswith("application/json"):
+                try:
+                    return response.json()
+                except ValueError:
+                    return None
+            return None
         try:
             body = response.json()
         except ValueError:
             body = None
-        if response.status_code >= 400:
-            message = body.get("message") if isinstance(body, dict) else None
-            _log.warning("POST %s: HTTP %s %s", url, response.status_code, response.text[:500])
-            if response.status_code in (401, 403):
-                message = "The sync service refused the token; check it in the preferences."
-            raise errors.SyncFailed(
-                message or f"The sync service answered HTTP {response.status_code}."
-            )
-        if not isinstance(body, dict):
-            raise errors.SyncFailed("The sync service answered with something other than JSON.")
-        return body
+        message = body.get("message") if isinstance(body, dict) else None
+        _log.warning("%s: HTTP %s %s", url, response.status_code, response.text[:500])
+        if response.status_code in (401, 403):
+            message = REFUSED_TOKEN
+        raise errors.SyncFailed(
+            message or f"The sync service answered HTTP {response.status_code}.")
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+#: The client is used for far more than the store now; both names work.
+ServiceClient = StoreClient

@@ -24,7 +24,7 @@ from addon_pngs import write_png  # noqa: E402
 
 REPO = "user_default"
 PKG = f"bl_ext.{REPO}.tshirt_render"
-MODULES = ("preferences", "properties", "operators", "panels")
+MODULES = ("preferences", "properties", "operators", "service_ops", "panels")
 
 
 def install(zip_path: str) -> None:
@@ -383,11 +383,19 @@ class Layout:
     def progress(self, factor: float = 0.0, text: str = "", **kwargs) -> None:
         self.log.append(f"progress {factor:.2f} {text}")
 
+    def template_list(self, listtype: str, list_id: str, data, propname: str, active_data,
+                      active_propname: str, **kwargs) -> None:
+        check(hasattr(bpy.types, listtype), f"UIList {listtype} not registered")
+        check(propname in data.bl_rna.properties, f"list of unknown property {propname!r}")
+        self.log.append(f"list {listtype} {len(getattr(data, propname))}")
+
 
 def draw_all(log: list[str]) -> list[str]:
     panels = addon_module("panels")
     start = len(log)
     for cls in panels.classes:
+        if not issubclass(cls, bpy.types.Panel):
+            continue
         check(cls.poll(bpy.context), f"{cls.__name__}.poll")
         standin = type("P", (), {"layout": Layout(log), "draw": cls.draw})()
         standin.draw(bpy.context)
@@ -465,13 +473,15 @@ def scenario_store(zip_path: str, work: Path) -> dict:
         check(b"prod_1" in store.requests[0]["body"], "product id not sent")
 
         # the UI path: a worker thread, applied by the bpy.app timer callback
-        ops = addon_module("operators")
+        service = addon_module("service_ops")
         prefs.service_token = "wrong"
-        client = addon_module("store_client").StoreClient(store.url, "wrong")
-        ops._upload = ops._Upload(bpy.context.scene.name, client, s.last_output_dir, "prod_1")
-        ops._upload.thread.start()
+        check(bpy.ops.tshirt.send_to_store() == {"FINISHED"}, "send in the background")
+        check(s.sync_state == "SENDING", s.sync_state)
         check(not bpy.ops.tshirt.send_to_store.poll(), "two uploads at once")
-        while ops._check_upload() is not None:
+        deadline = time.monotonic() + 30
+        while s.sync_state == "SENDING":
+            check(time.monotonic() < deadline, "the upload never ended")
+            service.tick()
             time.sleep(0.05)
         check(s.sync_state == "FAILED" and "refused the token" in s.sync_message, s.sync_message)
     return {"message": s.sync_message}
@@ -508,8 +518,8 @@ def scenario_uninstall(zip_path: str, work: Path) -> dict:
     session = ops.start_render(bpy.context, resolution=64, samples=1)
     pid = session.job.pid
     handlers_before = len(bpy.app.handlers.load_post)
-    check_upload = ops._check_upload  # an upload's timer in flight while disabling
-    bpy.app.timers.register(check_upload, first_interval=100)
+    check_upload = addon_module("service_ops").tick  # the service timer, always registered
+    check(bpy.app.timers.is_registered(check_upload), "service timer not registered")
 
     bpy.ops.preferences.addon_disable(module=PKG)
     check(PKG not in bpy.context.preferences.addons, "still enabled")
@@ -517,7 +527,7 @@ def scenario_uninstall(zip_path: str, work: Path) -> dict:
         check(not cls.is_registered, f"{cls.__name__} still registered")
     check(not hasattr(bpy.types.Scene, "tshirt"), "Scene.tshirt still there")
     check(not hasattr(bpy.types, "TSHIRT_PT_main"), "panel still there")
-    check(len(bpy.app.handlers.load_post) == handlers_before - 1, "load_post handler left")
+    check(len(bpy.app.handlers.load_post) == handlers_before - 2, "load_post handler left")
     for handlers in (bpy.app.handlers.load_pre, bpy.app.handlers.load_post):
         check(not any(getattr(h, "__module__", "").startswith(PKG) for h in handlers),
               "a handler is left")
@@ -539,6 +549,231 @@ def scenario_uninstall(zip_path: str, work: Path) -> dict:
     check(not hasattr(bpy.ops.tshirt, "render") or not _op_exists("tshirt.render"),
           "operator left")
     return {}
+
+
+# -- against a real sync service (URL and token in the environment) ---------------------------
+
+
+def _service_setup() -> tuple[str, str, object]:
+    url, token = os.environ["TSHIRT_TEST_SERVICE_URL"], os.environ["TSHIRT_TEST_SERVICE_TOKEN"]
+    bpy.context.preferences.system.use_online_access = True
+    prefs = bpy.context.preferences.addons[PKG].preferences
+    prefs.service_url = url
+    prefs.service_token = token
+    return url, token, prefs
+
+
+def _api(url: str, token: str, path: str):
+    import requests
+
+    response = requests.get(url + path, headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    check(response.status_code == 200, f"GET {path}: {response.status_code} {response.text}")
+    return response
+
+
+def _refused(op, message: str, **kwargs) -> str:
+    try:
+        op(**kwargs)
+    except RuntimeError as exc:
+        check(message in str(exc), f"expected {message!r}, got {exc}")
+        return str(exc).strip()
+    raise AssertionError(f"not refused; expected {message!r}")
+
+
+def _dead_url() -> str:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+
+def scenario_service_store(zip_path: str, work: Path) -> dict:
+    import hashlib
+
+    install(zip_path)
+    s = settings()
+    _tiny_render_settings(work, (True, False, False, True, False, False))
+    s.product_id = "prod_store"
+    check(bpy.ops.tshirt.render(wait=True, resolution=32, samples=1) == {"FINISHED"}, "render")
+    out = Path(s.last_output_dir)
+    manifest = json.loads((out / "manifest.json").read_text())
+    local = {o["file"]: o["sha256"] for o in manifest["outputs"]}
+    messages = {}
+
+    # online access off: said so, nothing sent
+    messages["offline"] = _refused(bpy.ops.tshirt.test_connection, "Online access is off",
+                                   wait=True)
+    url, token, prefs = _service_setup()
+
+    # Test connection: one sentence for each case
+    check(bpy.ops.tshirt.test_connection(wait=True) == {"FINISHED"}, "test connection")
+    service_ops = addon_module("service_ops")
+    check(service_ops.connection_status == "The sync service answered and accepted the token.",
+          service_ops.connection_status)
+    prefs.service_token = "wrong"
+    messages["connection_token"] = _refused(bpy.ops.tshirt.test_connection, "refused the token",
+                                            wait=True)
+    prefs_lines: list[str] = []
+
+    class PrefsStandin:  # the preferences, drawn into the stand-in layout
+        layout = Layout(prefs_lines)
+
+        def __getattr__(self, name: str):
+            return getattr(prefs, name)
+
+    type(prefs).draw(PrefsStandin(), bpy.context)
+    check("operator tshirt.test_connection" in prefs_lines, "no Test Connection button")
+    check(f"label {messages['connection_token'].split(': ', 1)[-1]}" in prefs_lines,
+          f"the sentence is not in the preferences: {prefs_lines}")
+    prefs.service_url = _dead_url()
+    messages["connection_down"] = _refused(bpy.ops.tshirt.test_connection, "did not answer",
+                                           wait=True)
+
+    # service down: one sentence, the render is kept, the button works again later
+    prefs.service_token = token
+    messages["send_down"] = _refused(bpy.ops.tshirt.send_to_store, "Could not reach", wait=True)
+    check(s.sync_state == "FAILED" and str(out) in s.sync_message, s.sync_message)
+    check(all((out / name).is_file() for name in local), "outputs lost after a failed send")
+    check(bpy.ops.tshirt.send_to_store.poll(), "the button does not work again")
+
+    # wrong token: one sentence
+    prefs.service_url = url
+    prefs.service_token = "wrong"
+    messages["send_token"] = _refused(bpy.ops.tshirt.send_to_store, "refused the token",
+                                      wait=True)
+
+    # the later send succeeds, in the background, the timer applying the result
+    prefs.service_token = token
+    check(bpy.ops.tshirt.send_to_store() == {"FINISHED"}, "send")
+    deadline = time.monotonic() + 60
+    while s.sync_state == "SENDING" or service_ops.tasks.busy("store"):
+        check(time.monotonic() < deadline, "the send never ended")
+        service_ops.tick()
+        time.sleep(0.05)
+    service_ops.tick()
+    check(s.sync_state == "SENT" and s.sync_job_id.startswith("rjob_"), s.sync_message)
+    check(s.sync_push == "not_configured" and "store: no store" in s.sync_message,
+          f"{s.sync_push} {s.sync_message}")
+    job = _api(url, token, f"/admin/render-jobs/{s.sync_job_id}").json()
+    check(job["status"] == "completed" and job["source"] == "blender", str(job)[:300])
+    check(job["product_id"] == "prod_store" and job["color"] == "#c8102e"
+          and job["preset"] == s.preset and job["template_id"] == s.template, str(job)[:300])
+    remote = {o["file"]: o["sha256"] for o in job["outputs"]}
+    check(remote == local, f"outputs differ: {remote} vs {local}")
+    for output in job["outputs"]:
+        data = _api(url, token, output["url"]).content
+        check(hashlib.sha256(data).hexdigest() == local[output["file"]], output["file"])
+
+    # the panel shows the push state and the job's link
+    log: list[str] = []
+    lines = draw_all(log)
+    check("label Store: no store" in lines and "operator tshirt.copy_job_url" in lines,
+          "push state / link not drawn")
+    check(bpy.ops.tshirt.copy_job_url(job_id=s.sync_job_id) == {"FINISHED"}, "copy link")
+
+    # history: the product's jobs
+    check(bpy.ops.tshirt.history_refresh(wait=True) == {"FINISHED"}, "history")
+    ids = [item.job_id for item in s.history]
+    check(s.sync_job_id in ids, f"history {ids}")
+    row = s.history[ids.index(s.sync_job_id)]
+    check(row.status == "completed" and row.color == "#c8102e" and row.created
+          and row.push_state == "not_configured", f"{row.status} {row.color} {row.created}")
+    lines = draw_all(log)
+    check(f"list TSHIRT_UL_jobs {len(s.history)}" in lines, "history list not drawn")
+    check(all(m.count("\n") == 0 and "Traceback" not in m for m in messages.values()),
+          str(messages))
+    return {"messages": messages, "job": s.sync_job_id}
+
+
+def scenario_service_farm(zip_path: str, work: Path) -> dict:
+    install(zip_path)
+    url, token, prefs = _service_setup()
+    service_ops = addon_module("service_ops")
+    s = settings()
+    _tiny_render_settings(work, (True,) * 6)
+    s.product_id = "prod_farm"
+    s.color_hex = "navy"
+
+    # render on the farm: the operator returns at once, the timer follows the job
+    started = time.monotonic()
+    check(bpy.ops.tshirt.farm_render() == {"FINISHED"}, "farm_render")
+    check(s.farm_state == "SUBMITTING", s.farm_state)
+    check(time.monotonic() - started < 2, "farm_render blocked")
+    seen: list[tuple[str, str, float]] = []
+    log: list[str] = []
+    drew_progress = False
+    deadline = time.monotonic() + 150
+    while s.farm_state in {"SUBMITTING", "RUNNING"}:
+        check(time.monotonic() < deadline, f"the farm job never ended: {seen[-3:]}")
+        service_ops.tick()
+        state = (s.farm_state, s.farm_status, round(s.farm_progress, 2))
+        if not seen or seen[-1] != state:
+            seen.append(state)
+        if s.farm_state == "RUNNING" and not drew_progress:
+            lines = draw_all(log)
+            drew_progress = any(x.startswith("progress ") for x in lines) \
+                and "operator tshirt.farm_cancel" in lines
+        time.sleep(0.1)
+    check(s.farm_state == "DONE", f"{s.farm_state}: {s.farm_message} {seen}")
+    check(drew_progress, "no progress bar and cancel button while the farm job ran")
+    statuses = [status for _, status, _ in seen]
+    check("completed" in statuses and any(x in statuses for x in ("pending", "rendering")),
+          f"statuses {statuses}")
+    job_id = s.farm_job_id
+    job = _api(url, token, f"/admin/render-jobs/{job_id}").json()
+    check(job["status"] == "completed" and job["color"] == "#000080", str(job)[:300])
+    folder = Path(s.last_output_dir)
+    check(folder.name == job_id and folder.parent == work / "renders" / "farm", str(folder))
+    check(len(s.results) == 6, f"{len(s.results)} results")
+    check(all(tuple(r.image.size) == (64, 64) for r in s.results), "result sizes")
+
+    # cancel from the panel
+    check(bpy.ops.tshirt.farm_render() == {"FINISHED"}, "second farm_render")
+    deadline = time.monotonic() + 30
+    while not bpy.ops.tshirt.farm_cancel.poll():
+        check(time.monotonic() < deadline and s.farm_state != "FAILED", s.farm_message)
+        service_ops.tick()
+        time.sleep(0.05)
+    cancelled_id = s.farm_job_id
+    check(bpy.ops.tshirt.farm_cancel() == {"FINISHED"}, "farm_cancel")
+    deadline = time.monotonic() + 30
+    while s.farm_state != "CANCELLED":
+        check(time.monotonic() < deadline, f"not cancelled: {s.farm_state} {s.farm_status}")
+        service_ops.tick()
+        time.sleep(0.05)
+    check(_api(url, token, f"/admin/render-jobs/{cancelled_id}").json()["status"] == "cancelled",
+          "the service's job is not cancelled")
+
+    # a file saved while following reopens without pretending to follow
+    s.farm_state = "RUNNING"
+    service_ops._on_load_post()
+    check(s.farm_state == "IDLE" and "no longer followed" in s.farm_message, s.farm_message)
+
+    # history: both jobs; retry the cancelled one, cancel the retry, open the finished one
+    check(bpy.ops.tshirt.history_refresh(wait=True) == {"FINISHED"}, "history")
+    rows = {item.job_id: item.status for item in s.history}
+    check(rows.get(job_id) == "completed" and rows.get(cancelled_id) == "cancelled", str(rows))
+    check(bpy.ops.tshirt.job_retry(job_id=cancelled_id, wait=True) == {"FINISHED"}, "retry")
+    check(s.history_message.startswith(f"Retrying job {cancelled_id} as job rjob_"),
+          s.history_message)
+    retried = s.history_message.rsplit(" ", 1)[1].rstrip(".")
+    check(len(s.history) == 3 and s.history[0].job_id == retried, "retry not listed first")
+    check(bpy.ops.tshirt.job_cancel(job_id=retried, wait=True) == {"FINISHED"}, "job_cancel")
+    check(s.history[0].status == "cancelled", s.history[0].status)
+    # periodic refresh while the panel is drawn
+    service_ops._history_loaded.clear()
+    draw_all(log)
+    service_ops.tick()
+    check(service_ops.tasks.busy("history") or service_ops.tasks.outbox.qsize() > 0,
+          "no refresh while the history panel is open")
+    service_ops.tasks.join("history")
+    service_ops.tick()
+    check(bpy.ops.tshirt.job_open(job_id=job_id, wait=True) == {"FINISHED"}, "job_open")
+    opened = [img.name for img in bpy.data.images if img.name.startswith(f"tshirt_{job_id}_")]
+    check(len(opened) == 6, f"opened {opened}")
+    failed = _refused(bpy.ops.tshirt.job_open, "has no images", job_id=cancelled_id, wait=True)
+    return {"seen": seen[:12], "failed": failed}
 
 
 def _op_exists(idname: str) -> bool:

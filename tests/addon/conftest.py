@@ -1,11 +1,21 @@
-"""Fixtures for the add-on tests: the built extension zip and the build script itself."""
+"""Fixtures for the add-on tests: the built extension zip, the build script itself, and a real
+sync service on loopback."""
 
 from __future__ import annotations
 
 import importlib.util
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import requests
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -22,3 +32,70 @@ def build_addon():
 @pytest.fixture(scope="session")
 def built_zip(build_addon, tmp_path_factory) -> Path:
     return build_addon.build(tmp_path_factory.mktemp("dist"))
+
+
+# -- a real sync service on loopback (embedded defaults: SQLite, the Huey queue in `serve`) ------
+
+SERVICE_TOKEN = "testtoken"
+#: Tiny farm renders: 64 px stills at 1 sample, a 4-frame turntable rendered directly.
+TINY_RENDERS = {"resolution": 64, "samples": 1, "frames": 4, "turntable_method": "path"}
+
+
+class LiveService:
+    def __init__(self, url: str, process: subprocess.Popen, log: Path) -> None:
+        self.url = url
+        self.process = process
+        self.log = log
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def get(self, path: str, **kwargs):
+        return requests.get(self.url + path, timeout=10,
+                            headers={"Authorization": f"Bearer {SERVICE_TOKEN}"}, **kwargs)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def live_service(tmp_path_factory) -> Iterator[LiveService]:
+    """`tshirt-service serve` as a subprocess with a throw-away data directory."""
+    folder = tmp_path_factory.mktemp("service")
+    port = free_port()
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("DATABASE_URL", "REDIS_URL", "TSHIRT_SERVICE_URL")
+           and not k.startswith("MEDUSA")}
+    env.update({"PYTHONPATH": str(ROOT), "TSHIRT_DATA_DIR": str(folder / "data"),
+                "TSHIRT_API_TOKENS": SERVICE_TOKEN, "TSHIRT_RETRY_DELAY_S": "0",
+                "TSHIRT_RENDER_OVERRIDES": json.dumps(TINY_RENDERS),
+                "TSHIRT_QUEUE_NAME": f"addon{os.getpid()}"})
+    (folder / "data").mkdir()
+    log = folder / "serve.log"
+    with log.open("wb") as handle:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "sync_service.cli", "serve", "--host", "127.0.0.1",
+             "--port", str(port)], env=env, cwd=folder, stdout=handle, stderr=subprocess.STDOUT)
+    service = LiveService(f"http://127.0.0.1:{port}", process, log)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if requests.get(service.url + "/health", timeout=2).status_code == 200:
+                    break
+            except requests.RequestException:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail("the sync service did not start:\n" + service.output())
+            time.sleep(0.2)
+        yield service
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
