@@ -52,7 +52,7 @@ license = ["SPDX:GPL-3.0-or-later"]
 
 [permissions]
 files = "Reads design images and writes renders to an output folder"
-network = "Sends renders to the shop's sync service, queues farm renders and follows their jobs"
+network = "Sends renders and farm jobs to the shop's sync service"
 """
 
 
