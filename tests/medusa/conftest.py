@@ -1,10 +1,9 @@
-"""Fixtures for the store-push tests (defined in `medusa_helpers`): a migrated data directory,
+"""Fixtures for the store-push tests (defined in `medusa_helpers`; the migrated data directory
+comes from `tests/conftest.py`):
 an app whose push is configured per test, and the real Medusa from `.ci/medusa`."""
 
 from medusa_helpers import (  # noqa: F401 - fixtures are found by name
-    data_dir,
     database_config,
     make_app,
     medusa,
-    migrated_sqlite,
 )

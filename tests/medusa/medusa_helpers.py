@@ -11,7 +11,6 @@ import contextlib
 import hashlib
 import io
 import os
-import shutil
 import socket
 import threading
 import uuid
@@ -29,7 +28,6 @@ from shared.jobs import JobSource, JobStatus
 from shared.validation import DesignInfo
 from sync_service import jobs_service
 from sync_service.app import create_app
-from sync_service.config import SQLITE_NAME, sqlite_url
 from sync_service.db import Database
 from sync_service.media_tasks import MediaPusher, init_media
 from sync_service.migrate import upgrade
@@ -64,27 +62,6 @@ def medusa_env() -> dict[str, str]:
             "password": os.environ.get("MEDUSA_TEST_PASSWORD", "")}
 
 
-@pytest.fixture(scope="session")
-def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("medusa-migrated")
-    database = Database(sqlite_url(folder), pool_size=1)
-    try:
-        upgrade(database.engine)
-        with database.session() as session:
-            seed_templates(session)
-        with database.engine.connect() as connection:
-            connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-    finally:
-        database.dispose()
-    return folder / SQLITE_NAME
-
-
-@pytest.fixture
-def data_dir(tmp_path: Path, migrated_sqlite: Path) -> Path:
-    folder = tmp_path / "data"
-    folder.mkdir()
-    shutil.copyfile(migrated_sqlite, folder / SQLITE_NAME)
-    return folder
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""Fixtures for the render queue tests (defined in `queue_helpers`): a migrated data directory,
+"""Fixtures for the render queue tests (defined in `queue_helpers`; the migrated data directory
+comes from `tests/conftest.py`):
 an app with its queue, a fake Blender for the queue's own logic, and real servers and workers as
 subprocesses on loopback.
 
@@ -7,10 +8,8 @@ skipped locally and fail in CI (`CI` set), so CI cannot pass by skipping them.
 """
 
 from queue_helpers import (  # noqa: F401 - fixtures are found by name
-    data_dir,
     fake_blender,
     make_app,
-    migrated_sqlite,
     postgres_database_url,
     spawn,
 )

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -23,7 +22,6 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.test import stream_encode_multipart
 
 from sync_service.app import create_app
-from sync_service.config import SQLITE_NAME, sqlite_url
 from sync_service.db import Database
 from sync_service.migrate import upgrade
 from sync_service.queue import get_queue
@@ -51,27 +49,6 @@ def multipart(fields: dict[str, Any]) -> dict[str, Any]:
             "content_type": f"multipart/form-data; boundary={boundary}"}
 
 
-@pytest.fixture(scope="session")
-def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("queue-migrated")
-    database = Database(sqlite_url(folder), pool_size=1)
-    try:
-        upgrade(database.engine)
-        with database.session() as session:
-            seed_templates(session)
-        with database.engine.connect() as connection:
-            connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-    finally:
-        database.dispose()
-    return folder / SQLITE_NAME
-
-
-@pytest.fixture
-def data_dir(tmp_path: Path, migrated_sqlite: Path) -> Path:
-    folder = tmp_path / "data"
-    folder.mkdir()
-    shutil.copyfile(migrated_sqlite, folder / SQLITE_NAME)
-    return folder
 
 
 class FakeBlender:

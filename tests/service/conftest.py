@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 import os
-import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -26,10 +25,8 @@ from werkzeug.test import stream_encode_multipart
 
 from sync_service import cli
 from sync_service.app import create_app
-from sync_service.config import SQLITE_NAME, sqlite_url
-from sync_service.db import Database, make_engine
-from sync_service.migrate import upgrade
-from sync_service.templates_service import seed_templates
+from sync_service.config import sqlite_url
+from sync_service.db import make_engine
 
 TOKEN = "test-token-0123456789"
 OTHER_TOKEN = "second-token-abcdef"
@@ -56,27 +53,6 @@ def multipart(fields: dict[str, Any]) -> dict[str, Any]:
             "content_type": f"multipart/form-data; boundary={boundary}"}
 
 
-@pytest.fixture(scope="session")
-def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("migrated")
-    database = Database(sqlite_url(folder), pool_size=1)
-    try:
-        upgrade(database.engine)
-        with database.session() as session:
-            seed_templates(session)
-        with database.engine.connect() as connection:
-            connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-    finally:
-        database.dispose()
-    return folder / SQLITE_NAME
-
-
-@pytest.fixture
-def data_dir(tmp_path: Path, migrated_sqlite: Path) -> Path:
-    folder = tmp_path / "data"
-    folder.mkdir()
-    shutil.copyfile(migrated_sqlite, folder / SQLITE_NAME)
-    return folder
 
 
 @pytest.fixture
