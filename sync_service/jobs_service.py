@@ -11,7 +11,7 @@ import json
 import logging
 import os
 import shutil
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -225,44 +225,43 @@ def transition(session: Session, job_id: str, target: str | JobStatus,
         changes.setdefault("completed_at", now)
     if target == JobStatus.COMPLETED:
         changes.setdefault("progress", 100)
-    sources = sorted(s.value for s in sources_for(target))
+    current = _update_if(session, job_id, RenderJob.status, sources_for(target), changes)
+    if current is None:
+        return True
+    check_transition(current, target)  # raises unless current == target
+    return False
+
+
+def _update_if(session: Session, job_id: str, column: Any, sources: Iterable[str],
+               values: dict[str, Any]) -> str | None:
+    """One conditional UPDATE of a job whose `column` is in `sources`, so that of two writers
+    racing on a job only one can win. None when it won; otherwise the column's current value."""
     result = session.execute(
         update(RenderJob)
-        .where(RenderJob.id == job_id, RenderJob.status.in_(sources))
-        .values(**changes)
+        .where(RenderJob.id == job_id, column.in_(sorted(str(s) for s in sources)))
+        .values(**values)
         .execution_options(synchronize_session=False)
     )
     if result.rowcount == 1:
         session.commit()
         session.expire_all()
-        return True
+        return None
     session.rollback()
-    current = session.scalar(select(RenderJob.status).where(RenderJob.id == job_id))
+    current = session.scalar(select(column).where(RenderJob.id == job_id))
     if current is None:
         raise NotFound(f"No render job {job_id!r}.")
-    check_transition(current, target)  # raises unless current == target
-    return False
+    return current
 
 
 def set_media_status(session: Session, job_id: str, target: str | MediaSyncStatus,
                      **values: Any) -> bool:
     """The media-sync counterpart of `transition` (issue 7 drives it)."""
     target = MediaSyncStatus(target)
-    sources = sorted(s.value for s in media_sources_for(target))
-    result = session.execute(
-        update(RenderJob)
-        .where(RenderJob.id == job_id, RenderJob.media_sync_status.in_(sources))
-        .values(media_sync_status=target.value, updated_at=utcnow(), **values)
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount == 1:
-        session.commit()
-        session.expire_all()
-        return True
-    session.rollback()
-    current = session.scalar(select(RenderJob.media_sync_status).where(RenderJob.id == job_id))
+    current = _update_if(session, job_id, RenderJob.media_sync_status,
+                         media_sources_for(target),
+                         {"media_sync_status": target.value, "updated_at": utcnow(), **values})
     if current is None:
-        raise NotFound(f"No render job {job_id!r}.")
+        return True
     if current != target.value:
         raise Conflict(f"Media sync cannot go from {current} to {target.value}.",
                        code="invalid_transition")
