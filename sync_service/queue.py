@@ -196,7 +196,8 @@ def run_worker(threads: int | None = None, *, maintenance: bool = False) -> int:
         raise ConfigError("A remote worker (TSHIRT_SERVICE_URL) needs the service's database "
                           "in DATABASE_URL.")
     config: dict[str, Any] = {}
-    if not Settings.load().api_tokens:
+    settings = Settings.load()
+    if not settings.api_tokens and not settings.dev_mode:
         # A worker answers no HTTP: it needs no token of its own to start.
         config["TSHIRT_API_TOKENS"] = "worker-" + secrets.token_urlsafe(16)
     app = create_app(config)
