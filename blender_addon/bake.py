@@ -33,8 +33,15 @@ ATLAS_CAMERA = "TShirt_AtlasCamera"
 BAKE_SIZE = 512
 BAKE_SAMPLES = 8
 BAKE_MARGIN = 8
+# 2 spp saves 0.4 CPU s a frame but leaves jagged print edges (SSIM -0.005 vs path-traced)
 FRAME_SAMPLES = 4
 BLUR_SIGMA = 1.5  # texels; lighting is smooth, the print stays sharp (it is not baked)
+# The diffuse bake has no sheen or specular: both are view-dependent and white. Seen over the
+# turn they average to a small white reflectance of the same light, so frames emit
+# (base colour + this) x irradiance. Fitted against path-traced 720^2 frames (least squares,
+# red shirt, 0 and 90 degrees): 0.011-0.036; 0.02 lifts frame SSIM from 0.974/0.972 to
+# 0.979/0.982 and takes the over-saturated look off coloured shirts.
+SHEEN_WHITE = 0.02
 _cache: dict[str, object] = {}
 
 
@@ -180,10 +187,14 @@ def _turntable_material(shirt, irradiance: bpy.types.Image) -> bpy.types.Materia
     tree.links.new(uv_node.outputs["UV"], tex.inputs["Vector"])
     mult = tree.nodes.new("ShaderNodeVectorMath")
     mult.operation = "MULTIPLY"
+    sheen = tree.nodes.new("ShaderNodeVectorMath")
+    sheen.operation = "ADD"
+    sheen.inputs[1].default_value = (SHEEN_WHITE,) * 3
     if base.is_linked:
-        tree.links.new(base.links[0].from_socket, mult.inputs[0])
+        tree.links.new(base.links[0].from_socket, sheen.inputs[0])
     else:
-        mult.inputs[0].default_value = base.default_value[:3]
+        sheen.inputs[0].default_value = base.default_value[:3]
+    tree.links.new(sheen.outputs["Vector"], mult.inputs[0])
     tree.links.new(tex.outputs["Color"], mult.inputs[1])
     emit = tree.nodes.new("ShaderNodeEmission")
     tree.links.new(mult.outputs["Vector"], emit.inputs["Color"])

@@ -120,6 +120,14 @@ def detect_device(scene: bpy.types.Scene, *, allow_gpu: bool = True) -> Device:
     return device
 
 
+def _texture_limit(resolution: int) -> str:
+    """The smallest `texture_limit_render` step that is at least the frame size."""
+    for size in (512, 1024, 2048, 4096, 8192):
+        if size >= resolution:
+            return str(size)
+    return "OFF"
+
+
 def configure(scene: bpy.types.Scene, settings: RenderSettings, device: Device) -> None:
     """Apply one pass's settings; everything else about the look stays the scene builder's."""
     render = scene.render
@@ -127,8 +135,18 @@ def configure(scene: bpy.types.Scene, settings: RenderSettings, device: Device) 
     render.resolution_x = render.resolution_y = settings.resolution
     render.resolution_percentage = 100
     render.threads_mode = "AUTO"
-    render.use_persistent_data = False
+    # Keep the synced scene (BVH, shaders, images) between the six stills and between turntable
+    # frames: only the rig or the shirt's rotation changes. Measured on 2 cores: -15 % per
+    # turntable frame (1.96 -> 1.65 CPU s at 720^2); each still skips the same re-sync.
+    render.use_persistent_data = True
     cycles = scene.cycles
+    # Four big area lights and a world: the light tree's traversal costs more than it saves.
+    # Converged images are identical; per-sample cost -15 % (A/B, same process, 2 cores).
+    cycles.use_light_tree = False
+    # Cycles has no texture mip-maps: a 2400^2 design seen through ~400 pixels costs memory
+    # traffic and aliases into noise the denoiser must then hide. A texture never needs more
+    # texels than the frame has pixels; never below 512 (the baked turntable lighting's size).
+    cycles.texture_limit_render = _texture_limit(settings.resolution)
     cycles.device = "CPU" if device.kind == "CPU" else "GPU"
     cycles.samples = settings.samples
     cycles.use_adaptive_sampling = settings.adaptive_threshold > 0
