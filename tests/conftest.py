@@ -1,16 +1,24 @@
 """Fixtures every service-side test folder uses: a data directory holding a database that is
 already migrated and seeded with the bundled templates (migrated once per session, copied per
-test, so each test starts from a clean, real SQLite database in seconds)."""
+test, so each test starts from a clean, real SQLite database in seconds), and the same on a
+private schema of the test PostgreSQL server.
+
+PostgreSQL tests read `TEST_POSTGRES_URL` (`.ci/run` starts a server with `.ci/postgres`);
+without it they are skipped locally and fail in CI (`CI` set), so CI cannot pass by skipping."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from sync_service.config import SQLITE_NAME, sqlite_url
-from sync_service.db import Database
+from sync_service.db import Database, make_engine
 from sync_service.migrate import upgrade
 from sync_service.templates_service import seed_templates
 
@@ -36,3 +44,44 @@ def data_dir(tmp_path: Path, migrated_sqlite: Path) -> Path:
     folder.mkdir()
     shutil.copyfile(migrated_sqlite, folder / SQLITE_NAME)
     return folder
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    url = os.environ.get("TEST_POSTGRES_URL")
+    if not url:
+        if os.environ.get("CI"):
+            pytest.fail("TEST_POSTGRES_URL is not set in CI; run `export "
+                        "TEST_POSTGRES_URL=$(.ci/postgres)` first.")
+        pytest.skip("TEST_POSTGRES_URL is not set (start one with .ci/postgres)")
+    return url
+
+
+@pytest.fixture
+def postgres_schema(postgres_url: str) -> Iterator[str]:
+    """An empty, private schema of the test PostgreSQL database, dropped afterwards."""
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = make_engine(postgres_url, pool_size=1)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield schema
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture
+def postgres_database_url(postgres_url: str, postgres_schema: str) -> str:
+    """A URL of a private schema of the test PostgreSQL database, migrated and seeded."""
+    separator = "&" if "?" in postgres_url else "?"
+    url = f"{postgres_url}{separator}options=-csearch_path%3D{postgres_schema}"
+    database = Database(url, pool_size=1)
+    try:
+        upgrade(database.engine)
+        with database.session() as session:
+            seed_templates(session)
+    finally:
+        database.dispose()
+    return url

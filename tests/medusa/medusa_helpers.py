@@ -28,11 +28,8 @@ from shared.jobs import JobSource, JobStatus
 from shared.validation import DesignInfo
 from sync_service import jobs_service
 from sync_service.app import create_app
-from sync_service.db import Database
 from sync_service.media_tasks import MediaPusher, init_media
-from sync_service.migrate import upgrade
 from sync_service.queue import get_queue
-from sync_service.templates_service import seed_templates
 
 TOKEN = "medusa-test-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -251,36 +248,9 @@ def multipart(fields: dict[str, Any]) -> dict[str, Any]:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def database_config(request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
+def database_config(request: pytest.FixtureRequest) -> dict[str, str]:
     """App configuration for each database the service supports: the data directory's SQLite
     (nothing to add), or a private, migrated schema of the test PostgreSQL database."""
     if request.param == "sqlite":
-        yield {}
-        return
-    from sqlalchemy import text
-
-    from sync_service.db import make_engine
-
-    url = os.environ.get("TEST_POSTGRES_URL")
-    if not url:
-        if os.environ.get("CI"):
-            pytest.fail("TEST_POSTGRES_URL is not set in CI; run `export "
-                        "TEST_POSTGRES_URL=$(.ci/postgres)` first.")
-        pytest.skip("TEST_POSTGRES_URL is not set (start one with .ci/postgres)")
-    schema = f"m_{uuid.uuid4().hex[:12]}"
-    admin = make_engine(url, pool_size=1)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    scoped = f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
-    database = Database(scoped, pool_size=1)
-    try:
-        upgrade(database.engine)
-        with database.session() as session:
-            seed_templates(session)
-        database.dispose()
-        yield {"DATABASE_URL": scoped}
-    finally:
-        database.dispose()
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+        return {}
+    return {"DATABASE_URL": request.getfixturevalue("postgres_database_url")}

@@ -10,6 +10,5 @@ skipped locally and fail in CI (`CI` set), so CI cannot pass by skipping them.
 from queue_helpers import (  # noqa: F401 - fixtures are found by name
     fake_blender,
     make_app,
-    postgres_database_url,
     spawn,
 )

@@ -22,10 +22,7 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.test import stream_encode_multipart
 
 from sync_service.app import create_app
-from sync_service.db import Database
-from sync_service.migrate import upgrade
 from sync_service.queue import get_queue
-from sync_service.templates_service import seed_templates
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE_DESIGN = REPO / "render_assets" / "designs" / "sample.png"
@@ -259,42 +256,3 @@ def poll(base: str, job_id: str, until: Callable[[dict[str, Any]], bool], timeou
             return job
         assert time.monotonic() < deadline, f"timed out waiting; last: {job}"
         time.sleep(0.1)
-
-
-# -- PostgreSQL ----------------------------------------------------------------------------------
-
-
-def postgres_url() -> str:
-    url = os.environ.get("TEST_POSTGRES_URL")
-    if not url:
-        if os.environ.get("CI"):
-            pytest.fail("TEST_POSTGRES_URL is not set in CI; run `export "
-                        "TEST_POSTGRES_URL=$(.ci/postgres)` first.")
-        pytest.skip("TEST_POSTGRES_URL is not set (start one with .ci/postgres)")
-    return url
-
-
-@pytest.fixture
-def postgres_database_url() -> Iterator[str]:
-    """A migrated, seeded, private schema of the test PostgreSQL database, as a URL."""
-    from sqlalchemy import text
-
-    base = postgres_url()
-    schema = f"q_{os.getpid()}_{time.monotonic_ns() % 10**9}"
-    admin = Database(base, pool_size=1)
-    with admin.engine.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}"
-    database = Database(url, pool_size=1)
-    try:
-        upgrade(database.engine)
-        with database.session() as session:
-            seed_templates(session)
-    finally:
-        database.dispose()
-    try:
-        yield url
-    finally:
-        with admin.engine.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()

@@ -9,8 +9,6 @@ PostgreSQL tests read `TEST_POSTGRES_URL`; without it they are skipped locally a
 from __future__ import annotations
 
 import io
-import os
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -19,7 +17,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from PIL import Image
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 from werkzeug.datastructures import FileStorage
 from werkzeug.test import stream_encode_multipart
 
@@ -122,33 +120,15 @@ def create_job(client: FlaskClient, auth: dict[str, str]) -> Callable[..., Any]:
 # -- PostgreSQL --------------------------------------------------------------------------------
 
 
-def postgres_url() -> str:
-    url = os.environ.get("TEST_POSTGRES_URL")
-    if not url:
-        if os.environ.get("CI"):
-            pytest.fail("TEST_POSTGRES_URL is not set in CI; run `export "
-                        "TEST_POSTGRES_URL=$(.ci/postgres)` first.")
-        pytest.skip("TEST_POSTGRES_URL is not set (start one with .ci/postgres)")
-    return url
-
-
 @pytest.fixture
-def postgres_engine() -> Iterator[Engine]:
+def postgres_engine(postgres_url: str, postgres_schema: str) -> Iterator[Engine]:
     """An engine on an empty, private schema of the test PostgreSQL database."""
-    url = postgres_url()
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = make_engine(url, pool_size=1)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    engine = make_engine(url, pool_size=10,
-                         connect_args={"options": f"-csearch_path={schema}"})
+    engine = make_engine(postgres_url, pool_size=10,
+                         connect_args={"options": f"-csearch_path={postgres_schema}"})
     try:
         yield engine
     finally:
         engine.dispose()
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 @pytest.fixture

@@ -3,46 +3,27 @@
 from __future__ import annotations
 
 import io
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from flask import Flask
-from sqlalchemy import text
 
 from sync_service.app import create_app
-from sync_service.db import Database, make_engine
-from sync_service.migrate import upgrade
-from sync_service.templates_service import seed_templates
 
-from .conftest import TOKEN, multipart, png_bytes, postgres_url
+from .conftest import TOKEN, multipart, png_bytes
 from .test_lifecycle import make_outputs, post_outputs
 
 
 @pytest.fixture
-def pg_app(tmp_path: Path) -> Iterator[Flask]:
-    url = postgres_url()
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = make_engine(url, pool_size=1)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    scoped = f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
-    database = Database(scoped, pool_size=1)
-    upgrade(database.engine)
-    with database.session() as session:
-        seed_templates(session)
-    database.dispose()
-    app = create_app({"TESTING": True, "TSHIRT_DATA_DIR": str(tmp_path), "DATABASE_URL": scoped,
-                      "TSHIRT_API_TOKENS": TOKEN})
+def pg_app(tmp_path: Path, postgres_database_url: str) -> Iterator[Flask]:
+    app = create_app({"TESTING": True, "TSHIRT_DATA_DIR": str(tmp_path),
+                      "DATABASE_URL": postgres_database_url, "TSHIRT_API_TOKENS": TOKEN})
     try:
         yield app
     finally:
         app.extensions["tshirt"].db.dispose()
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def test_api_walkthrough_on_postgres(pg_app: Flask) -> None:
