@@ -3,6 +3,7 @@ sync service on loopback."""
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import json
 import os
@@ -16,6 +17,9 @@ from pathlib import Path
 
 import pytest
 import requests
+from addon_pngs import write_png
+
+from shared import contracts
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -99,3 +103,53 @@ def live_service(tmp_path_factory) -> Iterator[LiveService]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+# -- shared by the tests ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def render_dir(tmp_path: Path) -> Path:
+    """A finished local render: two distinct stills and a manifest that matches them."""
+    design = write_png(tmp_path / "logo.png", 50, 50)
+    out = tmp_path / "out"
+    out.mkdir()
+    outputs = []
+    for angle, rgba in (("front_0deg", (1, 2, 3, 255)), ("back_180deg", (9, 8, 7, 255))):
+        path = write_png(out / f"{angle}.png", 8, 8, rgba)
+        data = path.read_bytes()
+        outputs.append(contracts.OutputFile("still", path.name, 8, 8,
+                                            hashlib.sha256(data).hexdigest(), len(data), angle))
+    spec = contracts.RenderSpec.from_dict({
+        "design": str(design), "preset": "back-large", "color": "navy", "output_dir": str(out),
+        "angles": ["front_0deg", "back_180deg"], "animation": {"enabled": False},
+    })
+    manifest = contracts.Manifest(spec, "5.0.1", tuple(outputs), {"total": 1.0},
+                                  "2026-01-01T00:00:00Z")
+    (out / "manifest.json").write_text(manifest.to_json())
+    return out
+
+
+def run_scenario(name: str, built_zip: Path, tmp_path: Path, service: LiveService | None = None,
+                 timeout: float = 240) -> dict:
+    """Run one scenario of ``blender_scenarios.py`` in its own Blender process (with a throw-away
+    ``BLENDER_USER_RESOURCES``, and the live service's URL and token when given) and return what
+    it reported."""
+    work = tmp_path / "work"
+    work.mkdir()
+    env = dict(os.environ, BLENDER_USER_RESOURCES=str(tmp_path / "blender_user"))
+    env.pop("PYTHONPATH", None)
+    if service is not None:
+        env.update(TSHIRT_TEST_SERVICE_URL=service.url, TSHIRT_TEST_SERVICE_TOKEN=SERVICE_TOKEN)
+    result = subprocess.run(
+        [sys.executable, str(Path(__file__).resolve().parent / "blender_scenarios.py"), name,
+         str(built_zip), str(work)],
+        capture_output=True, text=True, timeout=timeout, env=env, cwd=tmp_path,
+    )
+    ok = [line for line in result.stdout.splitlines() if line.startswith("SCENARIO-OK ")]
+    service_log = f"\n--- service\n{service.output()[-3000:]}" if service is not None else ""
+    assert result.returncode == 0 and ok, (
+        f"scenario {name} failed (exit {result.returncode})\n--- stdout\n{result.stdout[-4000:]}"
+        f"\n--- stderr\n{result.stderr[-4000:]}{service_log}"
+    )
+    return json.loads(ok[-1].split(" ", 1)[1])

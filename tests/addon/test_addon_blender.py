@@ -7,35 +7,15 @@ leak between tests or into the developer's own Blender.
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from conftest import run_scenario
 
 pytest.importorskip("bpy", reason="needs the bpy wheel (the 'blender' extra)")
 
 HERE = Path(__file__).resolve().parent
 pytestmark = pytest.mark.blender
-
-
-def run_scenario(name: str, built_zip: Path, tmp_path: Path, timeout: float = 240) -> dict:
-    work = tmp_path / "work"
-    work.mkdir()
-    env = dict(os.environ, BLENDER_USER_RESOURCES=str(tmp_path / "blender_user"))
-    env.pop("PYTHONPATH", None)
-    result = subprocess.run(
-        [sys.executable, str(HERE / "blender_scenarios.py"), name, str(built_zip), str(work)],
-        capture_output=True, text=True, timeout=timeout, env=env, cwd=tmp_path,
-    )
-    ok = [line for line in result.stdout.splitlines() if line.startswith("SCENARIO-OK ")]
-    assert result.returncode == 0 and ok, (
-        f"scenario {name} failed (exit {result.returncode})\n--- stdout\n{result.stdout[-4000:]}"
-        f"\n--- stderr\n{result.stderr[-4000:]}"
-    )
-    return json.loads(ok[-1].split(" ", 1)[1])
 
 
 def test_install_enable_and_live_preview(built_zip, tmp_path):

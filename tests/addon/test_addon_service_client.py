@@ -6,7 +6,6 @@ thread plumbing of ``service_tasks`` is checked against a scripted stand-in clie
 
 from __future__ import annotations
 
-import hashlib
 import threading
 
 import pytest
@@ -14,34 +13,12 @@ from addon_pngs import write_png
 from conftest import SERVICE_TOKEN, free_port
 
 from blender_addon import service_tasks, store_client
-from shared import contracts
 from shared.errors import InvalidInput, SyncFailed
 
 
 @pytest.fixture
 def client(live_service) -> store_client.StoreClient:
     return store_client.ServiceClient(live_service.url, SERVICE_TOKEN)
-
-
-@pytest.fixture
-def render_dir(tmp_path):
-    design = write_png(tmp_path / "logo.png", 50, 50)
-    out = tmp_path / "out"
-    out.mkdir()
-    outputs = []
-    for angle, rgba in (("front_0deg", (1, 2, 3, 255)), ("back_180deg", (9, 8, 7, 255))):
-        path = write_png(out / f"{angle}.png", 8, 8, rgba)
-        data = path.read_bytes()
-        outputs.append(contracts.OutputFile("still", path.name, 8, 8,
-                                            hashlib.sha256(data).hexdigest(), len(data), angle))
-    spec = contracts.RenderSpec.from_dict({
-        "design": str(design), "preset": "back-large", "color": "navy", "output_dir": str(out),
-        "angles": ["front_0deg", "back_180deg"], "animation": {"enabled": False},
-    })
-    manifest = contracts.Manifest(spec, "5.0.1", tuple(outputs), {"total": 1.0},
-                                  "2026-01-01T00:00:00Z")
-    (out / "manifest.json").write_text(manifest.to_json())
-    return out
 
 
 def dead_url() -> str:

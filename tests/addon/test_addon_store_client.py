@@ -2,37 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 import socket
 
 import pytest
 from addon_fake_store import TOKEN, FakeStore
-from addon_pngs import write_png
 
 from blender_addon import store_client
-from shared import contracts
 from shared.errors import InvalidInput, SyncFailed
-
-
-@pytest.fixture
-def render_dir(tmp_path):
-    design = write_png(tmp_path / "logo.png", 50, 50)
-    out = tmp_path / "out"
-    out.mkdir()
-    outputs = []
-    for angle in ("front_0deg", "back_180deg"):
-        path = write_png(out / f"{angle}.png", 8, 8, (1, 2, 3, 255))
-        data = path.read_bytes()
-        outputs.append(contracts.OutputFile("still", path.name, 8, 8,
-                                            hashlib.sha256(data).hexdigest(), len(data), angle))
-    spec = contracts.RenderSpec.from_dict({
-        "design": str(design), "preset": "back-large", "color": "navy", "output_dir": str(out),
-        "angles": ["front_0deg", "back_180deg"], "animation": {"enabled": False},
-    })
-    manifest = contracts.Manifest(spec, "5.0.1", tuple(outputs), {"total": 1.0},
-                                  "2026-01-01T00:00:00Z")
-    (out / "manifest.json").write_text(manifest.to_json())
-    return out
 
 
 def test_a_render_is_reported_as_a_job_then_its_outputs(render_dir):
