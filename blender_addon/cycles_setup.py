@@ -135,6 +135,7 @@ def configure(scene: bpy.types.Scene, settings: RenderSettings, device: Device) 
     render.resolution_x = render.resolution_y = settings.resolution
     render.resolution_percentage = 100
     render.threads_mode = "AUTO"
+    render.use_border = False  # a view crops itself afterwards (studio.crop_to_subject)
     # Keep the synced scene (BVH, shaders, images) between the six stills and between turntable
     # frames: only the rig or the shirt's rotation changes. Measured on 2 cores: -15 % per
     # turntable frame (1.96 -> 1.65 CPU s at 720^2); each still skips the same re-sync.
@@ -156,10 +157,12 @@ def configure(scene: bpy.types.Scene, settings: RenderSettings, device: Device) 
     cycles.use_denoising = settings.denoise
     if settings.denoise:
         cycles.denoiser = "OPENIMAGEDENOISE"
-        # BALANCED looks the same as HIGH on cloth at half the cost on a small CPU; the FAST
-        # prefilter speckles the edges.
+        # BALANCED looks the same as HIGH on cloth at half the cost on a small CPU. The FAST
+        # prefilter trusts the albedo and normal passes as they are: fine now that the fabric
+        # has no sub-pixel bump (SSIM 0.9976 vs 0.9978 with ACCURATE), and ACCURATE's two extra
+        # filter runs cost 3.4 s of a 1024^2 still on 2 cores.
         cycles.denoising_quality = "BALANCED"
-        cycles.denoising_prefilter = "ACCURATE"
+        cycles.denoising_prefilter = "FAST"
         cycles.denoising_input_passes = "RGB_ALBEDO_NORMAL"
         cycles.denoising_use_gpu = device.kind != "CPU"
     cycles.max_bounces = settings.max_bounces

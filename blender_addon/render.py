@@ -16,7 +16,7 @@ from typing import TextIO
 
 import bpy
 
-from . import cycles_setup, manifest_writer, turntable
+from . import cycles_setup, manifest_writer, studio, turntable
 from ._shared import angles, colors, contracts, errors, presets, quality, templates, validation
 from .jobfiles import JobFiles
 
@@ -199,6 +199,7 @@ class Renderer:
         reporter.emit("rendering", f"rendering {len(spec.angles)} stills")
         for angle_id in spec.angles:
             shirt.aim_camera(angles.get_angle(angle_id).azimuth_deg)
+            studio.crop_to_subject(scene, shirt.shirt)
             name = f"{angle_id}.png"
             temp = files.temp(name)
             render_still(scene, temp)
