@@ -22,7 +22,7 @@ from pathlib import Path
 import bpy
 import numpy as np
 
-from . import cycles_setup
+from . import cycles_setup, materials, studio
 from ._shared import errors
 
 _log = logging.getLogger(__name__)
@@ -34,7 +34,7 @@ BAKE_SIZE = 512
 BAKE_SAMPLES = 8
 BAKE_MARGIN = 8
 # 2 spp saves 0.4 CPU s a frame but leaves jagged print edges (SSIM -0.005 vs path-traced)
-FRAME_SAMPLES = 4
+FRAME_SAMPLES = 3
 BLUR_SIGMA = 1.5  # texels; lighting is smooth, the print stays sharp (it is not baked)
 # The diffuse bake has no sheen or specular: both are view-dependent and white. Seen over the
 # turn they average to a small white reflectance of the same light, so frames emit
@@ -173,6 +173,9 @@ def _turntable_material(shirt, irradiance: bpy.types.Image) -> bpy.types.Materia
         bpy.data.materials.remove(old)
     mat = shirt.material.copy()
     mat.name = TURNTABLE_MATERIAL
+    # the knit is finer than a frame's pixel: its average shade looks the same and the frame
+    # no longer evaluates two procedural textures per sample (0.77 -> 0.51 s a 720^2 frame)
+    materials.flatten_knit(mat)
     tree = mat.node_tree
     bsdf = next((n for n in tree.nodes if n.type == "BSDF_PRINCIPLED"), None)
     output = next((n for n in tree.nodes if n.type == "OUTPUT_MATERIAL"), None)
@@ -230,6 +233,7 @@ def render_frames(shirt, settings: cycles_setup.RenderSettings, device: cycles_s
         shirt.set_turntable(frames)
         for index in range(1, frames + 1):
             scene.frame_set(index)
+            studio.crop_to_subject(scene, shirt.shirt)
             render_still(scene, frame_dir / FRAME_NAME.format(index))
             frame_done(index)
     finally:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import bpy
 
-from . import cycles_setup, manifest_writer
+from . import cycles_setup, manifest_writer, studio
 from ._shared import contracts, errors
 
 _log = logging.getLogger(__name__)
@@ -96,6 +96,7 @@ def _path_frames(shirt, settings, device, frames: int, frame_dir: Path, frame_do
     try:
         for index in range(1, frames + 1):
             scene.frame_set(index)
+            studio.crop_to_subject(scene, shirt.shirt)
             render_still(scene, frame_dir / FRAME_NAME.format(index))
             frame_done(index)
     finally:
