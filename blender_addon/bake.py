@@ -31,11 +31,14 @@ BAKE_IMAGE = "TShirt_Irradiance"
 TURNTABLE_MATERIAL = "TShirt_TurntableFabric"
 ATLAS_CAMERA = "TShirt_AtlasCamera"
 BAKE_SIZE = 512
-BAKE_SAMPLES = 8
+# Irradiance is smooth, so few samples and a wider blur do: 4 spp, sigma 2, 2 bounces bakes in
+# 1.9 s instead of 3.6 (8 spp, sigma 1.5, 4 bounces) with frames at SSIM 0.997 to the latter.
+BAKE_SAMPLES = 4
+BAKE_BOUNCES = 2
 BAKE_MARGIN = 8
 # 2 spp saves 0.4 CPU s a frame but leaves jagged print edges (SSIM -0.005 vs path-traced)
 FRAME_SAMPLES = 3
-BLUR_SIGMA = 1.5  # texels; lighting is smooth, the print stays sharp (it is not baked)
+BLUR_SIGMA = 2.0  # texels; lighting is smooth, the print stays sharp (it is not baked)
 # The diffuse bake has no sheen or specular: both are view-dependent and white. Seen over the
 # turn they average to a small white reflectance of the same light, so frames emit
 # (base colour + this) x irradiance. Fitted against path-traced 720^2 frames (least squares,
@@ -132,7 +135,8 @@ def bake_irradiance(shirt, device: cycles_setup.Device) -> bpy.types.Image:
     obj.select_set(True)
     view_layer.objects.active = obj
     shirt.aim_camera(0.0)
-    cycles_setup.configure(scene, cycles_setup.RenderSettings(64, BAKE_SAMPLES, 0.0, False, 4),
+    cycles_setup.configure(scene, cycles_setup.RenderSettings(64, BAKE_SAMPLES, 0.0, False,
+                                                               BAKE_BOUNCES),
                            device)
     bake = scene.render.bake
     bake.use_pass_direct = True
