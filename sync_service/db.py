@@ -1,4 +1,5 @@
-"""The database engine and sessions (SQLAlchemy 2), one session per request.
+"""The database engine and sessions (SQLAlchemy 2), one session per request, and a kept
+connection per thread for the API's plain reads.
 
 SQLite gets WAL (readers never wait for the writer), foreign keys on and a busy timeout on
 every connection; PostgreSQL needs nothing special.
@@ -6,10 +7,14 @@ every connection; PostgreSQL needs nothing special.
 
 from __future__ import annotations
 
-from typing import Any
+import threading
+import weakref
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from flask import Flask, current_app, g
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
@@ -39,6 +44,31 @@ def make_engine(url: str, *, pool_size: int = 10, **kwargs: Any) -> Engine:
                          **kwargs)
 
 
+T = TypeVar("T")
+
+
+def _once_more_if_dropped(connection: Connection, query: Callable[[Connection], T]) -> T:
+    """Run `query`, and again if the database had dropped the connection (a restart, an idle
+    timeout): SQLAlchemy has then invalidated it, and the next statement reconnects. A kept
+    connection is not pinged before use as the pool's are (`pool_pre_ping`)."""
+    try:
+        return query(connection)
+    except DBAPIError as error:
+        if not error.connection_invalidated:
+            raise
+    connection.rollback()
+    return query(connection)
+
+
+class _KeptConnection:
+    """One thread's connection for reads. It goes back to the pool when the thread ends, so a
+    server that starts a thread per request does not drain the pool."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.connection = engine.connect()
+        self.close = weakref.finalize(self, self.connection.close)
+
+
 class Database:
     """An engine and its session factory. Sessions do not expire objects on commit, so a job
     can be serialised after the commit that changed it."""
@@ -47,11 +77,41 @@ class Database:
         self.url = url
         self.engine = make_engine(url, **kwargs)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._local = threading.local()
+        self._kept: weakref.WeakSet[_KeptConnection] = weakref.WeakSet()
+        self._kept_lock = threading.Lock()
 
     def session(self) -> Session:
         return self.sessions()
 
+    def read(self, query: Callable[[Connection], T]) -> T:
+        """Run the read-only `query` on this thread's kept connection, then end its transaction
+        so that every read sees all that was committed before it.
+
+        Status polls are the busiest requests, and checking a pooled connection out and back
+        in for each cost more than their SELECT: keeping one per server thread served about 10%
+        more polls per second on the 2-core bench (same machine state, A/B interleaved)."""
+        connection = self._kept_connection()
+        try:
+            return _once_more_if_dropped(connection, query)
+        finally:
+            connection.rollback()
+
+    def _kept_connection(self) -> Connection:
+        kept: _KeptConnection | None = getattr(self._local, "kept", None)
+        if kept is None:
+            kept = self._local.kept = _KeptConnection(self.engine)
+            with self._kept_lock:
+                self._kept.add(kept)
+        return kept.connection
+
     def dispose(self) -> None:
+        """Close the kept connections of every thread, then the pool."""
+        with self._kept_lock:
+            kept, self._kept = list(self._kept), weakref.WeakSet()
+            self._local = threading.local()
+        for each in kept:
+            each.close()
         self.engine.dispose()
 
 

@@ -139,25 +139,23 @@ def create_job() -> tuple[dict[str, Any], int]:
 @bp.get("/render-jobs")
 def list_jobs() -> dict[str, Any]:
     flt = jobs_service.parse_filter(request.args)
-    with _ext().db.engine.connect() as connection:
-        jobs, total = jobs_service.list_jobs(connection, flt)
-        return _page(jobs, total, flt)
+    jobs, total = _ext().db.read(lambda connection: jobs_service.list_jobs(connection, flt))
+    return _page(jobs, total, flt)
 
 
 @bp.get("/products/<product_id>/render-jobs")
 def list_product_jobs(product_id: str) -> dict[str, Any]:
     check_safe_id(product_id, "product id")
     flt = jobs_service.parse_filter(request.args, product_id=product_id)
-    with _ext().db.engine.connect() as connection:
-        jobs, total = jobs_service.list_jobs(connection, flt)
-        return _page(jobs, total, flt)
+    jobs, total = _ext().db.read(lambda connection: jobs_service.list_jobs(connection, flt))
+    return _page(jobs, total, flt)
 
 
 @bp.get("/render-jobs/<job_id>")
 def get_job(job_id: str) -> dict[str, Any]:
-    # A bare connection rather than a session: this is what clients poll.
-    with _ext().db.engine.connect() as connection:
-        data = job_to_dict(jobs_service.get_job_row(connection, job_id))
+    # A kept connection rather than a session: this is what clients poll.
+    row = _ext().db.read(lambda connection: jobs_service.get_job_row(connection, job_id))
+    data = job_to_dict(row)
     if data["media_sync_status"] != MediaSyncStatus.NOT_CONFIGURED:
         data["media_push"] = _media_push(job_id)
     return data

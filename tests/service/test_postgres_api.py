@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
+from sqlalchemy import text
 
 from sync_service.app import create_app
 
@@ -62,3 +63,20 @@ def test_api_walkthrough_on_postgres(pg_app: Flask) -> None:
         "design": (io.BytesIO(png_bytes()), "d.png")}))
     assert response.status_code == 422
     assert client.get("/health").json["database"] == "ok"
+
+
+def test_a_poll_survives_the_database_dropping_its_kept_connection(pg_app: Flask) -> None:
+    client = pg_app.test_client()
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    data = {"product_id": "prod_pg", "preset": "chest-large", "color": "navy",
+            "design": (io.BytesIO(png_bytes()), "d.png")}
+    job_id = client.post("/admin/render-jobs", headers=auth, **multipart(data)).json["id"]
+    assert client.get(f"/admin/render-jobs/{job_id}", headers=auth).status_code == 200
+    database = pg_app.extensions["tshirt"].db
+    backend = database.read(
+        lambda connection: connection.execute(text("SELECT pg_backend_pid()")).scalar_one())
+    # What a database restart or an idle-session timeout does to the kept connection.
+    with database.engine.connect() as other:
+        other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": backend})
+    response = client.get(f"/admin/render-jobs/{job_id}", headers=auth)
+    assert response.status_code == 200 and response.json["id"] == job_id
