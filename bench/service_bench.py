@@ -1,4 +1,4 @@
-"""Benchmark the sync service under its production server (waitress), on loopback only.
+"""Benchmark the sync service under its production server (Granian), on loopback only.
 
 1. Status polling: `GET /admin/render-jobs/<id>` from concurrent keep-alive clients (a minimal
    raw-socket HTTP/1.1 client, see `_KeepAliveClient`), spread over a few client processes so
@@ -9,7 +9,7 @@
 Targets on 2 cores: >= 2,000 polls/s at p99 <= 20 ms; list p99 <= 50 ms.
 
     .venv/bin/python bench/service_bench.py [--jobs 100000] [--seconds 10] [--clients 16]
-                                            [--server-workers 2] [--threads 4] [--json OUT]
+                                            [--server-workers 2] [--threads 2] [--json OUT]
 
 For a measurement on exactly two cores (server and clients together), prefix `taskset -c 0,1`.
 
@@ -292,7 +292,7 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--client-processes", type=int, default=2)
     parser.add_argument("--list-clients", type=int, default=4)
-    parser.add_argument("--threads", type=int, default=4, help="waitress threads per worker")
+    parser.add_argument("--threads", type=int, default=2, help="app threads per serving process")
     parser.add_argument("--server-workers", type=int, default=2)
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()

@@ -172,15 +172,8 @@ def get_queue(app: Flask) -> QueueRuntime:
     return app.extensions[EXTENSION]
 
 
-def start_embedded(app: Flask) -> QueueRuntime:
-    """`serve`: the configured number of render threads plus the scheduled cleanup."""
-    runtime = get_queue(app)
-    runtime.start(render_workers=runtime.settings.workers, maintenance=True)
-    return runtime
-
-
 def run_worker(threads: int | None = None, *, maintenance: bool = False) -> int:
-    """`tshirt-service worker` (and the queue process of a multi-process `serve`): render jobs
+    """`tshirt-service worker` (and the queue process of `serve`): render jobs
     from the queue until SIGINT or SIGTERM; running renders are then stopped and their jobs
     requeued for another worker. `maintenance` also runs the scheduled cleanup (only where the
     data directory lives)."""

@@ -14,7 +14,7 @@ from shared.jobs import JobStatus
 from sync_service import cli, jobs_service
 from sync_service.cleanup import plan_cleanup, run_cleanup
 from sync_service.models import RenderJob
-from sync_service.queue import get_queue, start_embedded
+from sync_service.queue import get_queue
 
 DAY = 24 * 3600
 
@@ -26,7 +26,8 @@ def _age(path: Path, seconds: float) -> None:
 
 def test_the_service_starts_with_the_cleanup_schedule_registered(make_app) -> None:
     app = make_app(TSHIRT_RENDER_WORKERS=0)
-    queue = start_embedded(app)
+    queue = get_queue(app)
+    queue.start(render_workers=0, maintenance=True)  # as `serve`'s queue process does
     maintenance = [c for c in queue.consumers if c.huey is queue.maintenance_huey]
     assert len(maintenance) == 1 and maintenance[0].periodic
     assert maintenance[0].scheduler.is_alive()
