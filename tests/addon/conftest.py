@@ -8,7 +8,6 @@ import importlib.util
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +16,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from addon_harness import SERVICE_TOKEN, TINY_RENDERS, LiveService, free_port
 from addon_pngs import write_png
 
 from shared import contracts
@@ -39,31 +39,6 @@ def built_zip(build_addon, tmp_path_factory) -> Path:
 
 
 # -- a real sync service on loopback (embedded defaults: SQLite, the Huey queue in `serve`) ------
-
-SERVICE_TOKEN = "testtoken"
-#: Tiny farm renders: 64 px stills at 1 sample, a 4-frame turntable rendered directly.
-TINY_RENDERS = {"resolution": 64, "samples": 1, "frames": 4, "turntable_method": "path"}
-
-
-class LiveService:
-    def __init__(self, url: str, process: subprocess.Popen, log: Path) -> None:
-        self.url = url
-        self.process = process
-        self.log = log
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
-
-    def get(self, path: str, **kwargs):
-        return requests.get(self.url + path, timeout=10,
-                            headers={"Authorization": f"Bearer {SERVICE_TOKEN}"}, **kwargs)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
 
 @pytest.fixture(scope="session")
 def live_service(tmp_path_factory) -> Iterator[LiveService]:
@@ -128,28 +103,3 @@ def render_dir(tmp_path: Path) -> Path:
                                   "2026-01-01T00:00:00Z")
     (out / "manifest.json").write_text(manifest.to_json())
     return out
-
-
-def run_scenario(name: str, built_zip: Path, tmp_path: Path, service: LiveService | None = None,
-                 timeout: float = 240) -> dict:
-    """Run one scenario of ``blender_scenarios.py`` in its own Blender process (with a throw-away
-    ``BLENDER_USER_RESOURCES``, and the live service's URL and token when given) and return what
-    it reported."""
-    work = tmp_path / "work"
-    work.mkdir()
-    env = dict(os.environ, BLENDER_USER_RESOURCES=str(tmp_path / "blender_user"))
-    env.pop("PYTHONPATH", None)
-    if service is not None:
-        env.update(TSHIRT_TEST_SERVICE_URL=service.url, TSHIRT_TEST_SERVICE_TOKEN=SERVICE_TOKEN)
-    result = subprocess.run(
-        [sys.executable, str(Path(__file__).resolve().parent / "blender_scenarios.py"), name,
-         str(built_zip), str(work)],
-        capture_output=True, text=True, timeout=timeout, env=env, cwd=tmp_path,
-    )
-    ok = [line for line in result.stdout.splitlines() if line.startswith("SCENARIO-OK ")]
-    service_log = f"\n--- service\n{service.output()[-3000:]}" if service is not None else ""
-    assert result.returncode == 0 and ok, (
-        f"scenario {name} failed (exit {result.returncode})\n--- stdout\n{result.stdout[-4000:]}"
-        f"\n--- stderr\n{result.stderr[-4000:]}{service_log}"
-    )
-    return json.loads(ok[-1].split(" ", 1)[1])

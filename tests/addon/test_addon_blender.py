@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import run_scenario
+from addon_harness import run_scenario
 
 pytest.importorskip("bpy", reason="needs the bpy wheel (the 'blender' extra)")
 

@@ -12,7 +12,7 @@ import importlib.util
 from pathlib import Path
 
 import pytest
-from conftest import run_scenario
+from addon_harness import run_scenario
 
 pytest.importorskip("bpy", reason="needs the bpy wheel (the 'blender' extra)")
 
