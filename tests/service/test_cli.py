@@ -60,6 +60,18 @@ def test_serve_refuses_to_start_without_a_token(runner) -> None:
     assert code != 0 and "TSHIRT_API_TOKENS" in err
 
 
+def test_serve_on_a_taken_port_says_so_in_one_line(runner) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code, _out, err = runner("serve", "--port", str(port), "--no-migrate",
+                                 env={"TSHIRT_API_TOKENS": "serve-token"})
+    assert code != 0
+    assert err.strip().splitlines() == [f"tshirt-service: Cannot listen on 127.0.0.1:{port}: "
+                                        "Address already in use."]
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
