@@ -42,6 +42,9 @@ def render_turntable(shirt, spec: contracts.RenderSpec, settings: cycles_setup.R
     anim = spec.animation
     frame_dir = files.temp("turntable.d")
     frame_dir.mkdir()
+    if anim.format != "png":
+        # the frames only feed the encoder: unpacked PNGs write in 38 ms instead of 68 (720^2)
+        shirt.scene.render.image_settings.compression = 0
     reporter.emit("animating", f"rendering a {anim.frames}-frame turntable")
     t = time.monotonic()
 
