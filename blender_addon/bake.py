@@ -22,7 +22,7 @@ from pathlib import Path
 import bpy
 import numpy as np
 
-from . import cycles_setup, materials, studio
+from . import cycles_setup, materials
 from ._shared import errors
 
 _log = logging.getLogger(__name__)
@@ -219,8 +219,7 @@ def render_frames(shirt, settings: cycles_setup.RenderSettings, device: cycles_s
                   frames: int, frame_dir: Path, frame_done: Callable[[int], None],
                   timings: dict[str, float]) -> None:
     """Turn the shirt (with its baked lighting) in front of the camera, frame by frame."""
-    from .render import render_still
-    from .turntable import FRAME_NAME
+    from .turntable import render_turning_frames
 
     scene = shirt.scene
     t = time.monotonic()
@@ -235,14 +234,7 @@ def render_frames(shirt, settings: cycles_setup.RenderSettings, device: cycles_s
         cycles_setup.configure(
             scene, cycles_setup.RenderSettings(settings.resolution, FRAME_SAMPLES, 0.0, False, 0),
             device)
-        shirt.set_turntable(frames)
-        for index in range(1, frames + 1):
-            scene.frame_set(index)
-            studio.crop_to_subject(scene, shirt.shirt)
-            render_still(scene, frame_dir / FRAME_NAME.format(index))
-            frame_done(index)
+        render_turning_frames(shirt, frames, frame_dir, frame_done)
     finally:
         for slot in slots:
             slot.material = shirt.material
-        shirt.clear_turntable()
-        scene.frame_set(1)

@@ -91,10 +91,16 @@ def _video_background(background: str) -> tuple[float, float, float]:
 
 
 def _path_frames(shirt, settings, device, frames: int, frame_dir: Path, frame_done) -> None:
+    cycles_setup.configure(shirt.scene, settings, device)
+    render_turning_frames(shirt, frames, frame_dir, frame_done)
+
+
+def render_turning_frames(shirt, frames: int, frame_dir: Path, frame_done) -> None:
+    """Turn the shirt once over `frames` frames and render each into `frame_dir`, with the
+    render settings already configured; the shirt faces front again afterwards."""
     from .render import render_still
 
     scene = shirt.scene
-    cycles_setup.configure(scene, settings, device)
     shirt.set_turntable(frames)
     try:
         for index in range(1, frames + 1):
