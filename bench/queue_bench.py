@@ -35,10 +35,9 @@ sys.path.insert(0, str(REPO))
 from sync_service.app import create_app  # noqa: E402
 from sync_service.config import sqlite_url  # noqa: E402
 from sync_service.db import Database  # noqa: E402
-from sync_service.migrate import upgrade  # noqa: E402
+from sync_service.migrate import upgrade_and_seed  # noqa: E402
 from sync_service.models import RenderJob  # noqa: E402
 from sync_service.queue import get_queue  # noqa: E402
-from sync_service.templates_service import seed_templates  # noqa: E402
 
 TOKEN = "bench-token"
 TINY = {"resolution": 64, "samples": 1, "frames": 4, "turntable_method": "path"}
@@ -48,9 +47,7 @@ DESIGN = (REPO / "render_assets" / "designs" / "sample.png").read_bytes()
 def make_app(data: Path, redis: str | None, name: str):
     data.mkdir(parents=True)
     database = Database(sqlite_url(data), pool_size=1)
-    upgrade(database.engine)
-    with database.session() as session:
-        seed_templates(session)
+    upgrade_and_seed(database)
     database.dispose()
     return create_app({"TSHIRT_DATA_DIR": str(data), "TSHIRT_API_TOKENS": TOKEN,
                        "REDIS_URL": redis, "TSHIRT_QUEUE_NAME": name,

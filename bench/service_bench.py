@@ -60,15 +60,12 @@ def prepare_database(data_dir: Path, jobs: int) -> list[str]:
     from sync_service.config import sqlite_url
     from sync_service.db import Database
     from sync_service.ids import JOB_PREFIX, new_ulid
-    from sync_service.migrate import upgrade
+    from sync_service.migrate import upgrade_and_seed
     from sync_service.models import RenderJob
-    from sync_service.templates_service import seed_templates
 
     url = os.environ.get("DATABASE_URL") or sqlite_url(data_dir)
     database = Database(url, pool_size=1)
-    upgrade(database.engine)
-    with database.session() as session:
-        seed_templates(session)
+    upgrade_and_seed(database)
     rng = random.Random(42)
     statuses = [s.value for s in JobStatus]
     weights = [5, 2, 3, 70, 12, 8]

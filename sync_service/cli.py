@@ -35,16 +35,13 @@ WORKER_STOP_TIMEOUT_S = 5
 def _prepare_database(settings: Settings) -> None:
     """Migrate to head and add the bundled templates the database lacks."""
     from .db import Database
-    from .migrate import upgrade
+    from .migrate import upgrade_and_seed
     from .storage import Storage
-    from .templates_service import seed_templates
 
     Storage(settings.data_dir).ensure()
     database = Database(settings.database_url, pool_size=1)
     try:
-        upgrade(database.engine)
-        with database.session() as session:
-            seed_templates(session)
+        upgrade_and_seed(database)
     finally:
         database.dispose()
 

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
+
+if TYPE_CHECKING:
+    from .db import Database
 
 SCRIPT_LOCATION = "sync_service:migrations"
 
@@ -26,6 +31,16 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
+
+
+def upgrade_and_seed(database: Database) -> None:
+    """What every new or upgraded database gets: the schema at head, then the bundled templates
+    it lacks (`serve`, `db upgrade`, the tests and the benchmarks)."""
+    from .templates_service import seed_templates
+
+    upgrade(database.engine)
+    with database.session() as session:
+        seed_templates(session)
 
 
 def head_revision() -> str | None:

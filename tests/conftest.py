@@ -19,8 +19,7 @@ from sqlalchemy import text
 
 from sync_service.config import SQLITE_NAME, sqlite_url
 from sync_service.db import Database, make_engine
-from sync_service.migrate import upgrade
-from sync_service.templates_service import seed_templates
+from sync_service.migrate import upgrade_and_seed
 
 
 @pytest.fixture(scope="session")
@@ -28,9 +27,7 @@ def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("migrated")
     database = Database(sqlite_url(folder), pool_size=1)
     try:
-        upgrade(database.engine)
-        with database.session() as session:
-            seed_templates(session)
+        upgrade_and_seed(database)
         with database.engine.connect() as connection:
             connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     finally:
@@ -79,9 +76,7 @@ def postgres_database_url(postgres_url: str, postgres_schema: str) -> str:
     url = f"{postgres_url}{separator}options=-csearch_path%3D{postgres_schema}"
     database = Database(url, pool_size=1)
     try:
-        upgrade(database.engine)
-        with database.session() as session:
-            seed_templates(session)
+        upgrade_and_seed(database)
     finally:
         database.dispose()
     return url
