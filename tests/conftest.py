@@ -8,13 +8,13 @@ without it they are skipped locally and fail in CI (`CI` set), so CI cannot pass
 
 from __future__ import annotations
 
-import os
 import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from common_helpers import server_url
 from sqlalchemy import text
 
 from sync_service.config import SQLITE_NAME, sqlite_url
@@ -45,13 +45,7 @@ def data_dir(tmp_path: Path, migrated_sqlite: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def postgres_url() -> str:
-    url = os.environ.get("TEST_POSTGRES_URL")
-    if not url:
-        if os.environ.get("CI"):
-            pytest.fail("TEST_POSTGRES_URL is not set in CI; run `export "
-                        "TEST_POSTGRES_URL=$(.ci/postgres)` first.")
-        pytest.skip("TEST_POSTGRES_URL is not set (start one with .ci/postgres)")
-    return url
+    return server_url("TEST_POSTGRES_URL", ".ci/postgres")
 
 
 @pytest.fixture

@@ -235,18 +235,6 @@ class Gate:
                 s.close()
 
 
-def multipart(fields: dict[str, Any]) -> dict[str, Any]:
-    """A multipart body encoded in memory (the test client's spooled file would stay open)."""
-    from werkzeug.datastructures import FileStorage
-    from werkzeug.test import stream_encode_multipart
-
-    encoded = {key: FileStorage(value[0], filename=value[1]) if isinstance(value, tuple)
-               else value for key, value in fields.items()}
-    stream, _length, boundary = stream_encode_multipart(encoded, use_tempfile=False)
-    return {"data": stream.getvalue(),
-            "content_type": f"multipart/form-data; boundary={boundary}"}
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_config(request: pytest.FixtureRequest) -> dict[str, str]:
     """App configuration for each database the service supports: the data directory's SQLite

@@ -207,7 +207,7 @@ def test_admin_login_and_product_check_on_job_creation(make_app, medusa, env, pr
     client = app.test_client()
     from io import BytesIO
 
-    from medusa_helpers import multipart
+    from common_helpers import multipart
 
     def create(product_id: str) -> Any:
         return client.post("/admin/render-jobs", headers=AUTH, **multipart({

@@ -16,10 +16,9 @@ from typing import Any
 
 import pytest
 import requests
+from common_helpers import multipart, server_url
 from flask import Flask
 from PIL import Image
-from werkzeug.datastructures import FileStorage
-from werkzeug.test import stream_encode_multipart
 
 from sync_service.app import create_app
 from sync_service.queue import get_queue
@@ -36,14 +35,6 @@ def png_bytes(size: int = 32, color: tuple[int, int, int, int] = (200, 30, 30, 2
     buffer = io.BytesIO()
     Image.new("RGBA", (size, size), color).save(buffer, "PNG")
     return buffer.getvalue()
-
-
-def multipart(fields: dict[str, Any]) -> dict[str, Any]:
-    encoded = {key: FileStorage(value[0], filename=value[1]) if isinstance(value, tuple)
-               else value for key, value in fields.items()}
-    stream, _length, boundary = stream_encode_multipart(encoded, use_tempfile=False)
-    return {"data": stream.getvalue(),
-            "content_type": f"multipart/form-data; boundary={boundary}"}
 
 
 
@@ -160,13 +151,7 @@ def free_port() -> int:
 
 
 def redis_url() -> str:
-    url = os.environ.get("TEST_REDIS_URL")
-    if not url:
-        if os.environ.get("CI"):
-            pytest.fail("TEST_REDIS_URL is not set in CI; run `export "
-                        "TEST_REDIS_URL=$(.ci/redis)` first.")
-        pytest.skip("TEST_REDIS_URL is not set (start one with .ci/redis)")
-    return url
+    return server_url("TEST_REDIS_URL", ".ci/redis")
 
 
 class Proc:

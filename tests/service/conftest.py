@@ -14,12 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from common_helpers import multipart
 from flask import Flask
 from flask.testing import FlaskClient
 from PIL import Image
 from sqlalchemy import Engine
-from werkzeug.datastructures import FileStorage
-from werkzeug.test import stream_encode_multipart
 
 from sync_service import cli
 from sync_service.app import create_app
@@ -37,18 +36,6 @@ def png_bytes(width: int = 8, height: int = 6, color: tuple[int, ...] = (200, 30
     buffer = io.BytesIO()
     image.save(buffer, fmt)
     return buffer.getvalue()
-
-
-def multipart(fields: dict[str, Any]) -> dict[str, Any]:
-    """Encode a multipart body in memory. (The test client spools big bodies to a temporary file
-    it never closes, which `filterwarnings = error` reports as an unclosed file.)"""
-    encoded = {
-        key: FileStorage(value[0], filename=value[1]) if isinstance(value, tuple) else value
-        for key, value in fields.items()
-    }
-    stream, _length, boundary = stream_encode_multipart(encoded, use_tempfile=False)
-    return {"data": stream.getvalue(),
-            "content_type": f"multipart/form-data; boundary={boundary}"}
 
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from common_helpers import multipart
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import Engine
@@ -26,7 +27,7 @@ from sync_service.migrate import upgrade
 from sync_service.models import RenderJob, RenderTemplate, utcnow
 from sync_service.storage import Storage
 
-from .conftest import multipart, png_bytes
+from .conftest import png_bytes
 
 
 def _set_status(app: Flask, job_id: str, *path: JobStatus) -> None:

@@ -8,12 +8,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from common_helpers import multipart
 from flask import Flask
 from sqlalchemy import text
 
 from sync_service.app import create_app
 
-from .conftest import TOKEN, multipart, png_bytes
+from .conftest import TOKEN, png_bytes
 from .test_lifecycle import make_outputs, post_outputs
 
 
