@@ -4,6 +4,7 @@ by this name, which no other folder's helpers use)."""
 from __future__ import annotations
 
 import os
+import socket
 from typing import Any
 
 import pytest
@@ -22,6 +23,13 @@ def multipart(fields: dict[str, Any]) -> dict[str, Any]:
     stream, _length, boundary = stream_encode_multipart(encoded, use_tempfile=False)
     return {"data": stream.getvalue(),
             "content_type": f"multipart/form-data; boundary={boundary}"}
+
+
+def free_port() -> int:
+    """A loopback TCP port nothing listens on now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def server_url(variable: str, script: str) -> str:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -32,12 +31,6 @@ class LiveService:
     def get(self, path: str, **kwargs):
         return requests.get(self.url + path, timeout=10,
                             headers={"Authorization": f"Bearer {SERVICE_TOKEN}"}, **kwargs)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 

@@ -16,8 +16,9 @@ from pathlib import Path
 
 import pytest
 import requests
-from addon_harness import SERVICE_TOKEN, TINY_RENDERS, LiveService, free_port
+from addon_harness import SERVICE_TOKEN, TINY_RENDERS, LiveService
 from addon_pngs import write_png
+from common_helpers import free_port
 
 from shared import contracts
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 import threading
 
 import pytest
-from addon_harness import SERVICE_TOKEN, free_port
+from addon_harness import SERVICE_TOKEN
 from addon_pngs import write_png
+from common_helpers import free_port
 
 from blender_addon import service_tasks, store_client
 from shared.errors import InvalidInput, SyncFailed

@@ -6,7 +6,6 @@ import io
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -142,12 +141,6 @@ def wait_for(condition: Callable[[], Any], timeout: float, message: str) -> Any:
 
 
 # -- real processes on loopback ----------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def redis_url() -> str:

@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from common_helpers import free_port
 from queue_helpers import (
     AUTH,
     TINY,
-    free_port,
     http,
     job_of,
     poll,

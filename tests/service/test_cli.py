@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+from common_helpers import free_port
 from sqlalchemy import create_engine
 
 from sync_service.config import sqlite_url
@@ -72,14 +73,8 @@ def test_serve_on_a_taken_port_says_so_in_one_line(runner) -> None:
                                         "Address already in use."]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def test_serve_runs_under_granian(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "TSHIRT_DATA_DIR": str(tmp_path / "data"),
            "TSHIRT_API_TOKENS": "serve-token", "PYTHONPATH": str(REPO)}
     env.pop("DATABASE_URL", None)
