@@ -18,8 +18,8 @@ sys.path.insert(0, str(REPO))
 
 import bpy  # noqa: E402
 
-from blender_addon import cycles_setup  # noqa: E402
-from blender_addon.scene import build_scene  # noqa: E402
+from blender_addon.render import cycles_setup  # noqa: E402
+from blender_addon.render.scene import build_scene  # noqa: E402
 
 RESOLUTION = 1024
 REPEATS = 3

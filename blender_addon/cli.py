@@ -395,8 +395,8 @@ def _report(error: errors.TshirtError, streams: Streams, want_json: bool) -> int
 
 
 def _render(args: argparse.Namespace, specs: list[contracts.RenderSpec], streams: Streams) -> int:
-    from .jobfiles import Cancellation
-    from .render import Renderer
+    from .core.jobfiles import Cancellation
+    from .render.renderer import Renderer
 
     renderer = Renderer(allow_gpu=not args.cpu, events=streams.out,
                         turntable_method=args.turntable_method)

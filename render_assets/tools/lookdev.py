@@ -23,7 +23,7 @@ sys.path.insert(0, str(REPO))
 
 import bpy  # noqa: E402
 
-from blender_addon.scene import PrintPlacement, build_scene  # noqa: E402
+from blender_addon.render.scene import PrintPlacement, build_scene  # noqa: E402
 from shared.colors import parse_color  # noqa: E402
 from shared.presets import fit_design  # noqa: E402
 

@@ -24,7 +24,7 @@ from addon_pngs import write_png  # noqa: E402
 
 REPO = "user_default"
 PKG = f"bl_ext.{REPO}.tshirt_render"
-MODULES = ("preferences", "properties", "operators", "service_ops", "panels")
+MODULES = ("ui.preferences", "ui.properties", "ui.operators", "ui.service_ops", "ui.panels")
 
 
 def install(zip_path: str) -> None:
@@ -130,7 +130,7 @@ def scenario_preview(zip_path: str, work: Path) -> dict:
     # a blurry design: 40 px across a full-front print
     small = write_png(work / "small.png", 40, 40)
     s.design_path = str(small)
-    status = addon_module("preview").design_status(s)
+    status = addon_module("ui.preview").design_status(s)
     check(status.blurry and status.dpi < 150, f"dpi {status.dpi}")
 
     # a second template (added to the installed copy): switching rebuilds the shirt and keeps
@@ -206,7 +206,7 @@ def scenario_render(zip_path: str, work: Path) -> dict:
     centre = [pixel(x, y) for x in range(w // 2 - 4, w // 2 + 4) for y in (h // 3,)]
     check(any(p[3] > 0.9 for p in centre), f"no shirt in the middle {centre[:2]}")
     check(s.render_progress == 1.0, str(s.render_progress))
-    check(addon_module("operators").active_session() is None, "session left behind")
+    check(addon_module("ui.operators").active_session() is None, "session left behind")
     exact = work / "exact"
     s.angles = (False, True) + (False,) * 4
     check(bpy.ops.tshirt.render(wait=True, resolution=32, samples=1, output_dir=str(exact))
@@ -218,7 +218,7 @@ def scenario_render(zip_path: str, work: Path) -> dict:
 def scenario_cancel(zip_path: str, work: Path) -> dict:
     install(zip_path)
     _tiny_render_settings(work, (True, True, True, True, True, True))
-    ops = addon_module("operators")
+    ops = addon_module("ui.operators")
     # the modal path's pieces: start, step (what the timer does), the Cancel button
     session = ops.start_render(bpy.context, resolution=64, samples=1, frames=48)
     check(not bpy.ops.tshirt.render.poll(), "a second render could start")
@@ -285,7 +285,7 @@ def scenario_modal(zip_path: str, work: Path) -> dict:
     """
     install(zip_path)
     _tiny_render_settings(work, (True, True, False, False, False, False))
-    ops = addon_module("operators")
+    ops = addon_module("ui.operators")
     op_class = ops.TSHIRT_OT_render
     reports: list[tuple[set, str]] = []
 
@@ -391,7 +391,7 @@ class Layout:
 
 
 def draw_all(log: list[str]) -> list[str]:
-    panels = addon_module("panels")
+    panels = addon_module("ui.panels")
     start = len(log)
     for cls in panels.classes:
         if not issubclass(cls, bpy.types.Panel):
@@ -433,13 +433,13 @@ def scenario_panels(zip_path: str, work: Path) -> dict:
     s.output_dir = str(work / "renders")
     s.quality = "preview"
     s.animation = False
-    session = addon_module("operators").start_render(bpy.context, resolution=64, samples=1)
+    session = addon_module("ui.operators").start_render(bpy.context, resolution=64, samples=1)
     lines = draw_all(log)
     check(any(x.startswith("progress 0.00 Starting") for x in lines), "progress bar")
     check("operator tshirt.cancel_render" in lines, "cancel button")
     while session.step() is None:
         time.sleep(0.05)
-    addon_module("operators")._end_session()
+    addon_module("ui.operators")._end_session()
     lines = draw_all(log)
     check("operator tshirt.open_output_folder" in lines, "open folder")
     check("operator tshirt.show_result" in lines, "result thumbnails")
@@ -473,7 +473,7 @@ def scenario_store(zip_path: str, work: Path) -> dict:
         check(b"prod_1" in store.requests[0]["body"], "product id not sent")
 
         # the UI path: a worker thread, applied by the bpy.app timer callback
-        service = addon_module("service_ops")
+        service = addon_module("ui.service_ops")
         prefs.service_token = "wrong"
         check(bpy.ops.tshirt.send_to_store() == {"FINISHED"}, "send in the background")
         check(s.sync_state == "SENDING", s.sync_state)
@@ -504,7 +504,7 @@ def scenario_errors(zip_path: str, work: Path) -> dict:
     s.product_id = ""
     s.output_dir = str(bogus)  # a file, not a folder
     messages.append(refused("Cannot create the output folder"))
-    check(addon_module("operators").active_session() is None, "session left behind")
+    check(addon_module("ui.operators").active_session() is None, "session left behind")
     check(not (work / "renders").exists(), "an output folder was made for a refused render")
     return {"messages": messages}
 
@@ -514,11 +514,11 @@ def scenario_uninstall(zip_path: str, work: Path) -> dict:
     classes = all_classes()
     _tiny_render_settings(work, (True,) + (False,) * 5)
     bpy.ops.tshirt.setup_preview()
-    ops = addon_module("operators")
+    ops = addon_module("ui.operators")
     session = ops.start_render(bpy.context, resolution=64, samples=1)
     pid = session.job.pid
     handlers_before = len(bpy.app.handlers.load_post)
-    check_upload = addon_module("service_ops").tick  # the service timer, always registered
+    check_upload = addon_module("ui.service_ops").tick  # the service timer, always registered
     check(bpy.app.timers.is_registered(check_upload), "service timer not registered")
 
     bpy.ops.preferences.addon_disable(module=PKG)
@@ -608,7 +608,7 @@ def scenario_service_store(zip_path: str, work: Path) -> dict:
 
     # Test connection: one sentence for each case
     check(bpy.ops.tshirt.test_connection(wait=True) == {"FINISHED"}, "test connection")
-    service_ops = addon_module("service_ops")
+    service_ops = addon_module("ui.service_ops")
     check(service_ops.connection_status == "The sync service answered and accepted the token.",
           service_ops.connection_status)
     prefs.service_token = "wrong"
@@ -689,7 +689,7 @@ def scenario_service_store(zip_path: str, work: Path) -> dict:
 def scenario_service_farm(zip_path: str, work: Path) -> dict:
     install(zip_path)
     url, token, prefs = _service_setup()
-    service_ops = addon_module("service_ops")
+    service_ops = addon_module("ui.service_ops")
     s = settings()
     _tiny_render_settings(work, (True,) * 6)
     s.product_id = "prod_farm"
@@ -793,7 +793,7 @@ def main() -> int:
     try:
         info = SCENARIOS[name](zip_path, work)
     finally:
-        ops = sys.modules.get(f"{PKG}.operators")
+        ops = sys.modules.get(f"{PKG}.ui.operators")
         if ops is not None:  # never leave a render child behind, even after a failed check
             ops._end_session()
     print("SCENARIO-OK " + json.dumps(info))

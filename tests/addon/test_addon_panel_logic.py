@@ -10,7 +10,7 @@ from addon_pngs import write_png
 from hypothesis import given
 from hypothesis import strategies as st
 
-from blender_addon import panel_logic
+from blender_addon.core import panel_logic
 from shared import angles, colors, presets, quality, templates
 from shared.errors import InvalidInput
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from blender_addon import render_job
+from blender_addon.core import render_job
 from shared.contracts import ProgressEvent
 
 FAKE_RENDERER = textwrap.dedent("""

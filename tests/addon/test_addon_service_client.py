@@ -13,7 +13,7 @@ from addon_harness import SERVICE_TOKEN
 from addon_pngs import write_png
 from common_helpers import free_port
 
-from blender_addon import service_tasks, store_client
+from blender_addon.core import service_tasks, store_client
 from shared.errors import InvalidInput, SyncFailed
 
 

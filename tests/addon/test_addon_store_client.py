@@ -7,7 +7,7 @@ import socket
 import pytest
 from addon_fake_store import TOKEN, FakeStore
 
-from blender_addon import store_client
+from blender_addon.core import store_client
 from shared.errors import InvalidInput, SyncFailed
 
 

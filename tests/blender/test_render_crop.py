@@ -18,8 +18,8 @@ _SCRIPT = textwrap.dedent("""
     import bpy
     import numpy as np
     from bpy_extras.object_utils import world_to_camera_view
-    from blender_addon import studio
-    from blender_addon.scene import build_scene
+    from blender_addon.render import studio
+    from blender_addon.render.scene import build_scene
     from shared.angles import ANGLES
 
     shirt = build_scene(resolution=64, samples=1)

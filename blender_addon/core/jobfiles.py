@@ -20,7 +20,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from ._shared import errors
+from .._shared import errors
 
 _log = logging.getLogger(__name__)
 TEMP_PREFIX = ".partial-"

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ._shared import contracts, errors
+from .._shared import contracts, errors
 
 _log = logging.getLogger(__name__)
 

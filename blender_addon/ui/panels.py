@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import bpy
 
-from . import operators, panel_logic, preview, service_ops, service_tasks
-from ._shared import angles
+from .._shared import angles
+from ..core import panel_logic, service_tasks
+from . import operators, preview, service_ops
 
 
 class _TShirtPanel:

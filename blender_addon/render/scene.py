@@ -11,16 +11,13 @@ import logging
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import bpy
 from mathutils import Vector
 
+from .._shared import errors, templates
 from . import materials, studio
 from .shirt_mesh import PART_ATTRIBUTE, UV_MAP_NAME, build_shirt_mesh
-
-if TYPE_CHECKING:  # the add-on vendors ``shared``; only the type is needed here
-    from shared.templates import Template
 
 _log = logging.getLogger(__name__)
 
@@ -31,11 +28,6 @@ DEFAULT_SAMPLES = 16
 
 
 def _invalid(message: str, code: str = "invalid_template") -> Exception:
-    """The project's InvalidInput where ``shared`` is importable, else ValueError."""
-    try:
-        from ._shared import errors
-    except ImportError:  # pragma: no cover - only outside the repository / built add-on
-        return ValueError(message)
     return errors.InvalidInput(message, code=code)
 
 
@@ -152,7 +144,8 @@ def _procedural_shirt(collection: bpy.types.Collection) -> bpy.types.Object:
     return obj
 
 
-def _blend_shirt(template: Template, collection: bpy.types.Collection) -> bpy.types.Object:
+def _blend_shirt(template: templates.Template,
+                 collection: bpy.types.Collection) -> bpy.types.Object:
     """Append the template's object and check the contract (UV map and material slot)."""
     path = str(template.blend_file)
     with bpy.data.libraries.load(path, link=False) as (src, dst):
@@ -205,7 +198,7 @@ def _silhouette(obj: bpy.types.Object) -> tuple[Vector, float]:
 
 
 def build_scene(
-    template: Template | None = None,
+    template: templates.Template | None = None,
     *,
     scene: bpy.types.Scene | None = None,
     resolution: int = DEFAULT_RESOLUTION,

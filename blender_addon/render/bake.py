@@ -22,8 +22,8 @@ from pathlib import Path
 import bpy
 import numpy as np
 
+from .._shared import errors
 from . import cycles_setup, materials
-from ._shared import errors
 
 _log = logging.getLogger(__name__)
 BAKE_UV = "Bake"

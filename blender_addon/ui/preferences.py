@@ -5,13 +5,13 @@ from __future__ import annotations
 import bpy
 from bpy.props import StringProperty
 
-# ``__package__`` is ``bl_ext.<repo>.tshirt_render`` once installed as an extension; the
-# preferences' id must be the add-on's module name, which is this module's package.
-ADDON_ID = __package__
+# This module's package is ``bl_ext.<repo>.tshirt_render.ui`` once installed as an extension;
+# the preferences' id must be the add-on's module name, the package above it.
+ADDON_ID = __package__.rpartition(".")[0]
 
 
 class TSHIRT_AddonPreferences(bpy.types.AddonPreferences):
-    bl_idname = __package__
+    bl_idname = ADDON_ID
 
     default_output_dir: StringProperty(  # type: ignore[valid-type]
         name="Default Output Folder",

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ._shared import angles, colors, contracts, errors, presets, quality, templates, validation
+from .._shared import angles, colors, contracts, errors, presets, quality, templates, validation
 from .render_job import RenderRequest
 
 EnumItem = tuple[str, str, str, int]

@@ -29,12 +29,13 @@ import bpy
 from bpy.props import BoolProperty, IntProperty, StringProperty
 from bpy_extras.io_utils import ImportHelper
 
-from . import panel_logic, preferences, preview, render_job
-from ._shared import angles, errors
+from .._shared import angles, errors
+from ..core import panel_logic, render_job
+from . import preferences, preview
 
 _log = logging.getLogger(__name__)
 
-PACKAGE_DIR = Path(__file__).resolve().parent
+PACKAGE_DIR = Path(__file__).resolve().parents[1]  # the add-on package, which holds cli.py
 TIMER_INTERVAL_S = 0.2
 RESULT_IMAGE_PREFIX = "tshirt_"
 

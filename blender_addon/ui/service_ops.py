@@ -25,8 +25,9 @@ from pathlib import Path
 import bpy
 from bpy.props import BoolProperty, StringProperty
 
-from . import operators, panel_logic, preferences, service_tasks, store_client
-from ._shared import angles, errors
+from .._shared import angles, errors
+from ..core import panel_logic, service_tasks, store_client
+from . import operators, preferences
 
 _log = logging.getLogger(__name__)
 

@@ -16,9 +16,10 @@ from typing import TextIO
 
 import bpy
 
-from . import cycles_setup, manifest_writer, studio, turntable
-from ._shared import angles, colors, contracts, errors, presets, quality, templates, validation
-from .jobfiles import JobFiles
+from .._shared import angles, colors, contracts, errors, presets, quality, templates, validation
+from ..core import manifest_writer
+from ..core.jobfiles import JobFiles
+from . import cycles_setup, studio, turntable
 
 _log = logging.getLogger(__name__)
 

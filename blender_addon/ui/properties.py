@@ -22,8 +22,9 @@ from bpy.props import (
     StringProperty,
 )
 
-from . import panel_logic, preview
-from ._shared import angles, contracts, errors, presets, quality, templates
+from .._shared import angles, contracts, errors, presets, quality, templates
+from ..core import panel_logic
+from . import preview
 
 _log = logging.getLogger(__name__)
 

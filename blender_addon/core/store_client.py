@@ -25,7 +25,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from ._shared import contracts, errors, validation
+from .._shared import contracts, errors, validation
 
 _log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as _dt
 from pathlib import Path
 
-from ._shared import contracts, validation
+from .._shared import contracts, validation
 
 
 def png_size(path: Path) -> tuple[int, int]:

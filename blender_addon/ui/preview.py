@@ -12,9 +12,10 @@ import logging
 
 import bpy
 
-from . import materials, panel_logic
-from ._shared import colors, errors, presets, templates
-from .scene import build_scene
+from .._shared import colors, errors, presets, templates
+from ..core import panel_logic
+from ..render import materials
+from ..render.scene import build_scene
 
 _log = logging.getLogger(__name__)
 

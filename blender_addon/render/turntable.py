@@ -20,8 +20,9 @@ from pathlib import Path
 
 import bpy
 
-from . import cycles_setup, manifest_writer, studio
-from ._shared import contracts, errors
+from .._shared import contracts, errors
+from ..core import manifest_writer
+from . import cycles_setup, studio
 
 _log = logging.getLogger(__name__)
 FRAME_NAME = "turntable_{:04d}.png"
@@ -83,7 +84,7 @@ def render_turntable(shirt, spec: contracts.RenderSpec, settings: cycles_setup.R
 
 def _video_background(background: str) -> tuple[float, float, float]:
     """H.264 has no alpha: a transparent turntable goes on white, the product-page colour."""
-    from ._shared import colors
+    from .._shared import colors
 
     if background.startswith("#"):
         return colors.parse_color(background).linear
@@ -98,7 +99,7 @@ def _path_frames(shirt, settings, device, frames: int, frame_dir: Path, frame_do
 def render_turning_frames(shirt, frames: int, frame_dir: Path, frame_done) -> None:
     """Turn the shirt once over `frames` frames and render each into `frame_dir`, with the
     render settings already configured; the shirt faces front again afterwards."""
-    from .render import render_still
+    from .renderer import render_still
 
     scene = shirt.scene
     shirt.set_turntable(frames)

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .._shared import errors
 from . import store_client
-from ._shared import errors
 
 _log = logging.getLogger(__name__)
 

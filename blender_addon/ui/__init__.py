@@ -1,0 +1,1 @@
+"""What the artist sees inside Blender: properties, preferences, panels, preview, operators."""
