@@ -1,4 +1,8 @@
-"""Shirt colours: `#RGB`, `#RRGGBB` or a CSS named colour, to sRGB and to linear RGB.
+"""Shirt colours: `#RGB`, `#RRGGBB` or a colour name, to sRGB and to linear RGB.
+
+A name is one of the shirt-blank shades below (the panel's swatches) or else a CSS named colour.
+The shirt names win over CSS's, so a word means one colour everywhere: CSS "navy" (#000080) is
+a saturated screen blue and CSS "black" a pure black no cotton has; a navy tee is #1f2a44.
 
 Blender's colour sockets take scene-linear values, so a hex colour pasted from a brand guide
 must go through the sRGB transfer function first; passing the sRGB numbers straight in is what
@@ -62,7 +66,8 @@ CSS_COLORS: dict[str, str] = {
     "yellow": "#ffff00", "yellowgreen": "#9acd32",
 }
 
-# Colours shirt blanks commonly come in, for the add-on's swatch row.
+# Colours shirt blanks commonly come in, under the names shops sell them by: the add-on's swatch
+# row, and what these words mean in the CLI, batch files and the API.
 COMMON_SHIRT_COLORS: tuple[tuple[str, str], ...] = (
     ("White", "#ffffff"), ("Black", "#111111"), ("Heather grey", "#9b9b9b"),
     ("Navy", "#1f2a44"), ("Red", "#c8102e"), ("Royal", "#1d4f91"),
@@ -70,6 +75,15 @@ COMMON_SHIRT_COLORS: tuple[tuple[str, str], ...] = (
 )
 
 _HEX = re.compile(r"#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})")
+
+
+def _name_key(text: str) -> str:
+    """"Heather grey", "heather-grey" and "HeatherGrey" are one name; CSS names have no spaces."""
+    return re.sub(r"[\s_-]+", "", text.lower())
+
+
+NAMED_COLORS: dict[str, str] = {
+    **CSS_COLORS, **{_name_key(name): value for name, value in COMMON_SHIRT_COLORS}}
 
 
 def srgb_to_linear(c: float) -> float:
@@ -107,7 +121,7 @@ class Color:
 
 
 def parse_color(text: str) -> Color:
-    """Parse `#RGB`, `#RRGGBB` or a CSS colour name (any case, surrounding spaces ignored)."""
+    """Parse `#RGB`, `#RRGGBB` or a colour name (any case, spaces and hyphens ignored)."""
     if not isinstance(text, str):
         raise InvalidInput(f"A colour must be text, not {type(text).__name__}.",
                            code="invalid_color")
@@ -117,11 +131,11 @@ def parse_color(text: str) -> Color:
         if len(digits) == 3:
             digits = "".join(ch * 2 for ch in digits)
         return Color("#" + digits)
-    named = CSS_COLORS.get(value.lower())
+    named = NAMED_COLORS.get(_name_key(value))
     if named:
         return Color(named)
     raise InvalidInput(
-        f"{text!r} is not a colour; use #RGB, #RRGGBB or a CSS colour name such as 'navy'.",
+        f"{text!r} is not a colour; use #RGB, #RRGGBB or a colour name such as 'navy'.",
         code="invalid_color",
     )
 

@@ -23,8 +23,9 @@ def test_full_css_named_colour_list():
 
 @pytest.mark.parametrize("text,expected", [
     ("#c8102e", "#c8102e"), ("#C8102E", "#c8102e"), ("#fff", "#ffffff"), ("#0A3", "#00aa33"),
-    ("navy", "#000080"), ("  Navy ", "#000080"), ("REBECCAPURPLE", "#663399"),
-    ("grey", "#808080"), ("gray", "#808080"),
+    ("navy", "#1f2a44"), ("  Navy ", "#1f2a44"), ("REBECCAPURPLE", "#663399"),
+    ("grey", "#808080"), ("gray", "#808080"), ("Heather grey", "#9b9b9b"),
+    ("heather-grey", "#9b9b9b"), ("black", "#111111"), ("darkblue", "#00008b"),
 ])
 def test_accepted_forms(text, expected):
     assert parse_color(text).hex == expected
@@ -48,7 +49,7 @@ def test_non_text_is_refused():
 
 def test_linear_conversion_known_values():
     assert parse_color("white").linear == (1.0, 1.0, 1.0)
-    assert parse_color("black").linear == (0.0, 0.0, 0.0)
+    assert parse_color("#000").linear == (0.0, 0.0, 0.0)
     # sRGB 50% grey is about 21.6% linear: the classic washed-out-shirt mistake is skipping this.
     assert parse_color("#808080").linear[0] == pytest.approx(0.2158605)
     r, g, b = parse_color("#c8102e").linear
@@ -73,8 +74,8 @@ def test_hex_round_trip(rgb):
 
 def test_colour_lists():
     assert [c.hex for c in parse_color_list("navy,white,#c8102e")] == [
-        "#000080", "#ffffff", "#c8102e"]
-    assert len(parse_color_list("navy, #000080 ,navy")) == 1
+        "#1f2a44", "#ffffff", "#c8102e"]
+    assert len(parse_color_list("navy, #1f2a44 ,Navy")) == 1
     with pytest.raises(InvalidInput):
         parse_color_list(" , ")
     with pytest.raises(InvalidInput, match="bogus"):
@@ -84,3 +85,10 @@ def test_colour_lists():
 def test_common_shirt_colours_parse():
     for _label, value in COMMON_SHIRT_COLORS:
         parse_color(value)
+
+
+def test_a_swatch_name_means_the_swatch_colour_everywhere():
+    """The panel's "Navy" swatch and the word navy in the CLI, a batch file or the API agree."""
+    for label, value in COMMON_SHIRT_COLORS:
+        assert parse_color(label).hex == value, label
+        assert parse_color(label.lower().replace(" ", "")).hex == value, label

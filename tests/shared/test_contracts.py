@@ -33,7 +33,7 @@ def spec_error(data) -> InvalidInput:
 
 def test_minimal_spec_gets_the_documented_defaults():
     spec = RenderSpec.from_dict(MINIMAL)
-    assert spec.color == "#000080"
+    assert spec.color == "#1f2a44"
     assert spec.angles == ANGLE_IDS
     assert spec.animation == AnimationSpec(enabled=True, frames=48, fps=24, format="mp4")
     assert (spec.quality, spec.background, spec.template) == ("standard", "transparent",

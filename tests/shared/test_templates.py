@@ -40,7 +40,7 @@ def test_an_artists_blend_template(tmp_path):
     write_template(tmp_path, VALID)
     template = get_template("my-tee", tmp_path)
     assert template.blend_file == tmp_path / "my-tee" / "shirt.blend"
-    assert template.object_name == "Shirt" and template.default_color == "#000080"
+    assert template.object_name == "Shirt" and template.default_color == "#1f2a44"
 
 
 def test_unknown_template_names_the_known_ones():
