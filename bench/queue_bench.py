@@ -37,7 +37,7 @@ from sync_service.config import sqlite_url  # noqa: E402
 from sync_service.db import Database  # noqa: E402
 from sync_service.migrate import upgrade_and_seed  # noqa: E402
 from sync_service.models import RenderJob  # noqa: E402
-from sync_service.queue import get_queue  # noqa: E402
+from sync_service.queue.runtime import get_queue  # noqa: E402
 
 TOKEN = "bench-token"
 TINY = {"resolution": 64, "samples": 1, "frames": 4, "turntable_method": "path"}

@@ -13,9 +13,9 @@ from flask import Flask
 from . import api, db, errors
 from .config import MAX_REQUEST_BYTES, Settings
 from .db import Database
-from .media_tasks import init_media
-from .queue import init_queue
-from .storage import Storage
+from .jobs.storage import Storage
+from .media.tasks import init_media
+from .queue.runtime import init_queue
 
 _log = logging.getLogger(__name__)
 

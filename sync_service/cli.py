@@ -2,7 +2,7 @@
 migrate the database, make a token, clean up files.
 
 Every command reads the same environment as the app (`TSHIRT_DATA_DIR`, `DATABASE_URL`,
-`TSHIRT_API_TOKENS`, `TSHIRT_DEV_MODE`, and the queue's variables: see `queue_settings`).
+`TSHIRT_API_TOKENS`, `TSHIRT_DEV_MODE`, and the queue's variables: see `queue.settings`).
 """
 
 from __future__ import annotations
@@ -35,8 +35,8 @@ WORKER_STOP_TIMEOUT_S = 5
 def _prepare_database(settings: Settings) -> None:
     """Migrate to head and add the bundled templates the database lacks."""
     from .db import Database
+    from .jobs.storage import Storage
     from .migrate import upgrade_and_seed
-    from .storage import Storage
 
     Storage(settings.data_dir).ensure()
     database = Database(settings.database_url, pool_size=1)
@@ -79,7 +79,7 @@ def _fork_queue_process() -> int:
     if pid == 0:  # child
         code = 1
         try:
-            from .queue import run_worker
+            from .queue.runtime import run_worker
 
             code = run_worker(maintenance=True)
         except BaseException:
@@ -141,7 +141,7 @@ def _submit_sample(args: argparse.Namespace, settings: Settings) -> None:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    from .queue import run_worker
+    from .queue.runtime import run_worker
 
     Settings.load()  # fail early on a bad data directory
     return run_worker(args.threads)
@@ -172,9 +172,9 @@ def cmd_create_token(_args: argparse.Namespace) -> int:
 
 
 def cmd_cleanup(args: argparse.Namespace) -> int:
-    from .cleanup import plan_cleanup, run_cleanup
     from .db import Database
-    from .storage import Storage
+    from .jobs.cleanup import plan_cleanup, run_cleanup
+    from .jobs.storage import Storage
 
     settings = Settings.load()
     storage = Storage(settings.data_dir)

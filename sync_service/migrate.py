@@ -36,7 +36,7 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 def upgrade_and_seed(database: Database) -> None:
     """What every new or upgraded database gets: the schema at head, then the bundled templates
     it lacks (`serve`, `db upgrade`, the tests and the benchmarks)."""
-    from .templates_service import seed_templates
+    from .jobs.templates import seed_templates
 
     upgrade(database.engine)
     with database.session() as session:

@@ -14,7 +14,7 @@ from shared.jobs import JobSource, JobStatus, MediaSyncStatus
 from shared.presets import PRESET_IDS
 from shared.quality import QUALITY_NAMES
 
-from ..jobs_service import MAX_LIMIT
+from ..jobs.queries import MAX_LIMIT
 
 bp = Blueprint("openapi", __name__)
 

@@ -15,11 +15,11 @@ from shared.errors import NotFound
 from shared.jobs import JobSource, JobStatus, MediaSyncStatus, progress_percent
 from shared.validation import MAX_DESIGN_BYTES, check_safe_id
 
-from .. import jobs_service
 from ..config import MAX_MANIFEST_BYTES, MAX_OUTPUTS_REQUEST_BYTES
 from ..db import get_session
-from ..designs import check_design
 from ..errors import BadRequest, Conflict
+from ..jobs import commands, forms, queries, transitions
+from ..jobs.uploads import check_design
 from ..models import RenderJob
 
 bp = Blueprint("render_jobs", __name__)
@@ -42,7 +42,7 @@ def job_to_dict(job: RenderJob | Row[Any]) -> dict[str, Any]:
     """The job as clients see it, from an ORM object or a Core row (the read paths use rows:
     several times cheaper for a 40-column table). URLs are derived from the job id and the
     stored file names; stored paths never leave the service."""
-    j = jobs_service.job_mapping(job)
+    j = queries.job_mapping(job)
     base = f"{request.script_root}/admin/render-jobs/{j['id']}"
     outputs = []
     for output in j["outputs"] or []:
@@ -94,7 +94,7 @@ def job_to_dict(job: RenderJob | Row[Any]) -> dict[str, Any]:
     }
 
 
-def _page(jobs: Any, total: int, flt: jobs_service.JobFilter) -> dict[str, Any]:
+def _page(jobs: Any, total: int, flt: queries.JobFilter) -> dict[str, Any]:
     return {"items": [job_to_dict(j) for j in jobs], "total": total, "limit": flt.limit,
             "offset": flt.offset}
 
@@ -123,11 +123,11 @@ def create_job() -> tuple[dict[str, Any], int]:
     media = current_app.extensions.get("tshirt_media")
     if media is not None:  # a store is configured: the product must exist there (else 404)
         media.check_product(product_id)
-    source = jobs_service.parse_source(form.get("source"))
-    options = jobs_service.parse_options(session, form)
+    source = forms.parse_source(form.get("source"))
+    options = forms.parse_options(session, form)
     data = upload.stream.read(MAX_DESIGN_BYTES + 1)
     info = check_design(data)
-    job = jobs_service.create_job(
+    job = commands.create_job(
         session, _ext().storage, product_id=product_id, options=options, design=data,
         design_info=info, design_name=upload.filename or "design", source=source,
     )
@@ -138,23 +138,23 @@ def create_job() -> tuple[dict[str, Any], int]:
 
 @bp.get("/render-jobs")
 def list_jobs() -> dict[str, Any]:
-    flt = jobs_service.parse_filter(request.args)
-    jobs, total = _ext().db.read(lambda connection: jobs_service.list_jobs(connection, flt))
+    flt = queries.parse_filter(request.args)
+    jobs, total = _ext().db.read(lambda connection: queries.list_jobs(connection, flt))
     return _page(jobs, total, flt)
 
 
 @bp.get("/products/<product_id>/render-jobs")
 def list_product_jobs(product_id: str) -> dict[str, Any]:
     check_safe_id(product_id, "product id")
-    flt = jobs_service.parse_filter(request.args, product_id=product_id)
-    jobs, total = _ext().db.read(lambda connection: jobs_service.list_jobs(connection, flt))
+    flt = queries.parse_filter(request.args, product_id=product_id)
+    jobs, total = _ext().db.read(lambda connection: queries.list_jobs(connection, flt))
     return _page(jobs, total, flt)
 
 
 @bp.get("/render-jobs/<job_id>")
 def get_job(job_id: str) -> dict[str, Any]:
     # A kept connection rather than a session: this is what clients poll.
-    row = _ext().db.read(lambda connection: jobs_service.get_job_row(connection, job_id))
+    row = _ext().db.read(lambda connection: queries.get_job_row(connection, job_id))
     data = job_to_dict(row)
     if data["media_sync_status"] != MediaSyncStatus.NOT_CONFIGURED:
         data["media_push"] = _media_push(job_id)
@@ -172,16 +172,16 @@ def _media_push(job_id: str) -> dict[str, Any] | None:
 @bp.post("/render-jobs/<job_id>/cancel")
 def cancel_job(job_id: str) -> dict[str, Any]:
     session = get_session()
-    changed = jobs_service.transition(session, job_id, JobStatus.CANCELLED, stage="cancelled")
+    changed = transitions.transition(session, job_id, JobStatus.CANCELLED, stage="cancelled")
     if changed:
         _ext().cancelled(job_id)
-    return job_to_dict(jobs_service.get_job(session, job_id))
+    return job_to_dict(queries.get_job(session, job_id))
 
 
 @bp.post("/render-jobs/<job_id>/retry")
 def retry_job(job_id: str) -> tuple[dict[str, Any], int]:
     session = get_session()
-    job = jobs_service.retry_job(session, _ext().storage, job_id, _json_body())
+    job = commands.retry_job(session, _ext().storage, job_id, _json_body())
     _ext().enqueue(job.id)
     return job_to_dict(job), 202
 
@@ -192,7 +192,7 @@ def upload_outputs(job_id: str) -> dict[str, Any]:
     request.max_content_length = MAX_OUTPUTS_REQUEST_BYTES
     request.max_form_memory_size = MAX_MANIFEST_BYTES
     session = get_session()
-    jobs_service.get_job(session, job_id)
+    queries.get_job(session, job_id)
     manifest = request.form.get("manifest")
     if manifest is None and "manifest" in request.files:
         manifest = request.files["manifest"].read()
@@ -213,7 +213,7 @@ def upload_outputs(job_id: str) -> dict[str, Any]:
             names.append(name)
         return names
 
-    job = jobs_service.record_outputs(session, _ext().storage, job_id, manifest, save)
+    job = commands.record_outputs(session, _ext().storage, job_id, manifest, save)
     _ext().completed(job.id)
     return job_to_dict(job)
 
@@ -221,7 +221,7 @@ def upload_outputs(job_id: str) -> dict[str, Any]:
 @bp.post("/render-jobs/<job_id>/push")
 def push_job(job_id: str) -> tuple[dict[str, Any], int]:
     session = get_session()
-    job = jobs_service.get_job(session, job_id)
+    job = queries.get_job(session, job_id)
     if job.status != JobStatus.COMPLETED:
         raise Conflict(f"Only completed jobs can be pushed; this one is {job.status}.",
                        code="invalid_transition")
@@ -229,10 +229,10 @@ def push_job(job_id: str) -> tuple[dict[str, Any], int]:
     if ext.push is None:
         raise Conflict("No commerce backend is configured, so there is nothing to push to.",
                        code="media_not_configured")
-    jobs_service.set_media_status(session, job_id, MediaSyncStatus.PENDING)
+    transitions.set_media_status(session, job_id, MediaSyncStatus.PENDING)
     ext.push(job_id)
     session.expire_all()
-    data = job_to_dict(jobs_service.get_job(session, job_id))
+    data = job_to_dict(queries.get_job(session, job_id))
     data["media_push"] = _media_push(job_id)
     return data, 202
 
@@ -247,14 +247,14 @@ def _send(relative: str, media_type: str | None = None) -> Response:
 
 @bp.get("/render-jobs/<job_id>/design")
 def job_design(job_id: str) -> Response:
-    job = jobs_service.get_job(get_session(), job_id)
+    job = queries.get_job(get_session(), job_id)
     return _send(job.design_path, job.design_type)
 
 
 @bp.get("/render-jobs/<job_id>/outputs/<name>")
 def job_output(job_id: str, name: str) -> Response:
     """Serve an output by its recorded name; the path comes from the database, not the URL."""
-    job = jobs_service.get_job(get_session(), job_id)
+    job = queries.get_job(get_session(), job_id)
     for output in job.outputs or []:
         if PurePosixPath(output["path"]).name == name:
             return _send(output["path"])

@@ -37,9 +37,9 @@ from shared.jobs import JobStatus, MediaSyncStatus
 from shared.validation import ascii_filename
 
 from ..db import Database
-from ..jobs_service import set_media_status
+from ..jobs.storage import Storage
+from ..jobs.transitions import set_media_status
 from ..models import MediaPush, RenderJob, utcnow
-from ..storage import Storage
 from .sink import ImageRef, MediaSink, Product, StoreRejected, UploadFile
 
 _log = logging.getLogger(__name__)

@@ -26,10 +26,10 @@ from PIL import Image
 from shared.angles import ANGLE_IDS
 from shared.jobs import JobSource, JobStatus
 from shared.validation import DesignInfo
-from sync_service import jobs_service
 from sync_service.app import create_app
-from sync_service.media_tasks import MediaPusher, init_media
-from sync_service.queue import get_queue
+from sync_service.jobs import commands, forms, transitions
+from sync_service.media.tasks import MediaPusher, init_media
+from sync_service.queue.runtime import get_queue
 
 TOKEN = "medusa-test-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -98,8 +98,8 @@ def completed_job(app: Flask, product_id: str, *, preset: str = "chest-medium",
     info = DesignInfo(kind="png", width=16, height=16, size_bytes=len(design),
                       sha256=hashlib.sha256(design).hexdigest())
     with service.db.session() as session:
-        options = jobs_service.parse_options(session, {"preset": preset, "color": color})
-        job = jobs_service.create_job(session, service.storage, product_id=product_id,
+        options = forms.parse_options(session, {"preset": preset, "color": color})
+        job = commands.create_job(session, service.storage, product_id=product_id,
                                       options=options, design=design, design_info=info,
                                       design_name="design.png", source=JobSource.BLENDER)
         job_id = job.id
@@ -120,7 +120,7 @@ def completed_job(app: Flask, product_id: str, *, preset: str = "chest-medium",
                             "file": "turntable.mp4", "width": 16, "height": 16,
                             "size_bytes": len(video),
                             "sha256": hashlib.sha256(video).hexdigest(), "path": path})
-        jobs_service.transition(session, job_id, JobStatus.COMPLETED, outputs=outputs,
+        transitions.transition(session, job_id, JobStatus.COMPLETED, outputs=outputs,
                                 stage="done", images_done=6, images_total=6)
     return job_id
 

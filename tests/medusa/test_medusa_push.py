@@ -257,7 +257,7 @@ def test_a_push_waiting_for_the_store_survives_a_restart_and_lands_by_itself(mak
 
     gate.open()  # the store is back
     second, _ = make_app(immediate=False, **config)  # the service starts again
-    from sync_service.queue import get_queue
+    from sync_service.queue.runtime import get_queue
 
     runtime = get_queue(second)
     runtime.start(render_workers=0, maintenance=True)

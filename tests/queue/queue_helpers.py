@@ -20,7 +20,7 @@ from flask import Flask
 from PIL import Image
 
 from sync_service.app import create_app
-from sync_service.queue import get_queue
+from sync_service.queue.runtime import get_queue
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE_DESIGN = REPO / "render_assets" / "designs" / "sample.png"

@@ -30,7 +30,7 @@ from queue_helpers import (
 
 from sync_service.config import sqlite_url
 from sync_service.models import RenderJob
-from sync_service.queue import get_queue
+from sync_service.queue.runtime import get_queue
 
 pytest.importorskip("bpy", reason="needs the bpy wheel (the 'blender' extra)")
 pytestmark = pytest.mark.blender

@@ -11,10 +11,11 @@ from queue_helpers import submit
 from sqlalchemy import update
 
 from shared.jobs import JobStatus
-from sync_service import cli, jobs_service
-from sync_service.cleanup import plan_cleanup, run_cleanup
+from sync_service import cli
+from sync_service.jobs import transitions
+from sync_service.jobs.cleanup import plan_cleanup, run_cleanup
 from sync_service.models import RenderJob
-from sync_service.queue import get_queue
+from sync_service.queue.runtime import get_queue
 
 DAY = 24 * 3600
 
@@ -55,8 +56,8 @@ def test_cleanup_deletes_exactly_what_it_should(make_app) -> None:
     def finish(job_id: str, status: JobStatus, days_ago: float) -> None:
         with ext.db.session() as session:
             if status != JobStatus.CANCELLED:
-                jobs_service.transition(session, job_id, JobStatus.COMPOSITING)
-            jobs_service.transition(session, job_id, status)
+                transitions.transition(session, job_id, JobStatus.COMPOSITING)
+            transitions.transition(session, job_id, status)
             session.execute(update(RenderJob).where(RenderJob.id == job_id).values(
                 completed_at=datetime.fromtimestamp(now - days_ago * DAY)))
             session.commit()
@@ -69,12 +70,12 @@ def test_cleanup_deletes_exactly_what_it_should(make_app) -> None:
     # A completed job, old, with outputs that must never go.
     done = submit(app)
     with ext.db.session() as session:
-        jobs_service.transition(session, done, JobStatus.COMPOSITING)
-        jobs_service.transition(session, done, JobStatus.RENDERING)
+        transitions.transition(session, done, JobStatus.COMPOSITING)
+        transitions.transition(session, done, JobStatus.RENDERING)
         out = root / "jobs" / done / "outputs"
         out.mkdir()
         (out / "front_0deg.png").write_bytes(b"png")
-        jobs_service.transition(session, done, JobStatus.COMPLETED, outputs=[
+        transitions.transition(session, done, JobStatus.COMPLETED, outputs=[
             {"kind": "still", "angle": "front_0deg", "file": "front_0deg.png", "width": 1,
              "height": 1, "sha256": "0" * 64, "size_bytes": 3,
              "path": f"jobs/{done}/outputs/front_0deg.png"}],
@@ -85,7 +86,7 @@ def test_cleanup_deletes_exactly_what_it_should(make_app) -> None:
     # A running job whose scratch folder is old (a long render): kept.
     running = submit(app)
     with ext.db.session() as session:
-        jobs_service.transition(session, running, JobStatus.COMPOSITING)
+        transitions.transition(session, running, JobStatus.COMPOSITING)
     scratch_running = root / "tmp" / f"render-{running}-abc"
     scratch_running.mkdir()
     _age(scratch_running, 2 * DAY)

@@ -12,9 +12,9 @@ from queue_helpers import AUTH, FakeBlender, job_of, pid_alive, png_bytes, submi
 from sqlalchemy import event, update
 
 from shared.jobs import JobStatus
-from sync_service import jobs_service
+from sync_service.jobs import transitions
 from sync_service.models import RenderJob
-from sync_service.queue import get_queue
+from sync_service.queue.runtime import get_queue
 
 
 def worker_app(make_app: Any, fake: FakeBlender, **config: Any) -> Any:
@@ -55,7 +55,7 @@ def test_the_child_gets_an_argument_list_and_a_minimal_environment(make_app,
     worker.run(job_id)
     argv = fake_blender.runs()[0]["argv"]
     assert "--no-animation" in argv and argv[argv.index("--background") + 1] == "studio"
-    from sync_service.blender_runner import child_environment
+    from sync_service.queue.runner import child_environment
 
     env = child_environment()
     assert not any(key.startswith(("TSHIRT_", "DATABASE", "REDIS")) for key in env)
@@ -197,7 +197,7 @@ def test_stalled_jobs_are_requeued_then_failed_after_the_attempt_limit(make_app,
     addon = submit(app, source="blender")  # rendering on an artist's machine: never stalls
     with ext.db.session() as session:
         for job_id in (stalled, fresh):
-            jobs_service.transition(session, job_id, JobStatus.COMPOSITING, attempts=1,
+            transitions.transition(session, job_id, JobStatus.COMPOSITING, attempts=1,
                                     worker_id="dead-host:1/x")
     _age_heartbeat(app, stalled, 300)
     _age_heartbeat(app, fresh, 5)
@@ -210,7 +210,7 @@ def test_stalled_jobs_are_requeued_then_failed_after_the_attempt_limit(make_app,
     assert job_of(app, addon)["status"] == "rendering"
     # Second attempt stalls too: the limit is reached, the job fails.
     with ext.db.session() as session:
-        jobs_service.transition(session, stalled, JobStatus.COMPOSITING, attempts=2)
+        transitions.transition(session, stalled, JobStatus.COMPOSITING, attempts=2)
     _age_heartbeat(app, stalled, 300)
     assert queue.worker.check_stalls() == []
     job = job_of(app, stalled)
@@ -226,7 +226,7 @@ def test_a_run_that_lost_its_job_to_the_stall_check_stops(make_app, fake_blender
     thread.start()
     pid = fake_blender.wait_started()["pid"]
     with app.extensions["tshirt"].db.session() as session:  # what another process's check does
-        jobs_service.transition(session, job_id, JobStatus.PENDING, worker_id=None)
+        transitions.transition(session, job_id, JobStatus.PENDING, worker_id=None)
     thread.join(10)
     assert not thread.is_alive() and not pid_alive(pid)
     assert job_of(app, job_id)["status"] == "pending"  # left for the requeued task
@@ -293,7 +293,7 @@ def test_worker_claims_renders_and_detects_stalls_on_postgresql(make_app, fake_b
     job = job_of(app, done)
     assert (job["status"], job["attempts"], len(job["outputs"])) == ("completed", 1, 7)
     with app.extensions["tshirt"].db.session() as session:
-        jobs_service.transition(session, stalled, JobStatus.COMPOSITING, attempts=1,
+        transitions.transition(session, stalled, JobStatus.COMPOSITING, attempts=1,
                                 worker_id="gone:1/x")
     _age_heartbeat(app, stalled, 30)
     assert queue.worker.check_stalls() == []

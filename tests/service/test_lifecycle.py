@@ -21,11 +21,11 @@ from shared.angles import ANGLE_IDS
 from shared.contracts import Manifest, OutputFile, RenderSpec
 from shared.errors import InvalidTransition
 from shared.jobs import JobStatus
-from sync_service import jobs_service
-from sync_service.designs import check_design
+from sync_service.jobs import commands, forms, transitions
+from sync_service.jobs.storage import Storage
+from sync_service.jobs.uploads import check_design
 from sync_service.migrate import upgrade
 from sync_service.models import RenderJob, RenderTemplate, utcnow
-from sync_service.storage import Storage
 
 from .conftest import png_bytes
 
@@ -33,13 +33,13 @@ from .conftest import png_bytes
 def _set_status(app: Flask, job_id: str, *path: JobStatus) -> None:
     with app.app_context(), app.extensions["tshirt"].db.session() as session:
         for status in path:
-            assert jobs_service.transition(session, job_id, status)
+            assert transitions.transition(session, job_id, status)
 
 
 def _fail(app: Flask, job_id: str) -> None:
     _set_status(app, job_id, JobStatus.COMPOSITING)
     with app.extensions["tshirt"].db.session() as session:
-        jobs_service.transition(session, job_id, JobStatus.FAILED, error_code="render_failed",
+        transitions.transition(session, job_id, JobStatus.FAILED, error_code="render_failed",
                                 error_message="Blender crashed.")
 
 
@@ -286,7 +286,7 @@ def _race(engine: Engine, job_id: str, targets: list[JobStatus]) -> Counter:
         with sessions() as session:
             barrier.wait()
             try:
-                outcome = "won" if jobs_service.transition(session, job_id, target) else "no-op"
+                outcome = "won" if transitions.transition(session, job_id, target) else "no-op"
             except InvalidTransition:
                 outcome = "refused"
         with lock:
@@ -310,14 +310,14 @@ def _seed_running_job(engine: Engine, tmp_path: Path) -> str:
                                        supported_presets=[], default_color="#ffffff",
                                        active=True, is_default=True))
             session.commit()
-        options = jobs_service.JobOptions(preset="chest-small", color="#000000",
+        options = forms.JobOptions(preset="chest-small", color="#000000",
                                           template_id="classic-tee")
         data = png_bytes()
-        job = jobs_service.create_job(session, storage, product_id="p", options=options,
+        job = commands.create_job(session, storage, product_id="p", options=options,
                                       design=data, design_info=check_design(data),
                                       design_name="d.png")
-        jobs_service.transition(session, job.id, JobStatus.COMPOSITING)
-        jobs_service.transition(session, job.id, JobStatus.RENDERING)
+        transitions.transition(session, job.id, JobStatus.COMPOSITING)
+        transitions.transition(session, job.id, JobStatus.RENDERING)
         return job.id
 
 
@@ -340,7 +340,7 @@ def test_two_workers_claiming_a_job_only_one_gets_it(any_engine: Engine,
                                                     tmp_path: Path) -> None:
     job_id = _seed_running_job(any_engine, tmp_path)
     with sessionmaker(any_engine)() as session:
-        jobs_service.transition(session, job_id, JobStatus.PENDING)  # worker lost: re-queued
+        transitions.transition(session, job_id, JobStatus.PENDING)  # worker lost: re-queued
     results = _race(any_engine, job_id, [JobStatus.COMPOSITING] * 6)
     assert results[("compositing", "won")] == 1 and results[("compositing", "no-op")] == 5
 
@@ -371,9 +371,9 @@ def test_progress_is_recorded_only_while_running(app: Flask, create_job, client:
     job = create_job().json
     with app.extensions["tshirt"].db.session() as session:
         counts = dict(images_done=3, images_total=6, frames_done=0, frames_total=48)
-        assert not jobs_service.record_progress(session, job["id"], stage="x", **counts)
+        assert not transitions.record_progress(session, job["id"], stage="x", **counts)
         _set_status(app, job["id"], JobStatus.COMPOSITING, JobStatus.RENDERING)
-        assert jobs_service.record_progress(session, job["id"], stage="front_0deg",
+        assert transitions.record_progress(session, job["id"], stage="front_0deg",
                                             worker_id="w1", **counts)
     body = client.get(f"/admin/render-jobs/{job['id']}", headers=auth).json
     assert 5 < body["progress"] < 99 and body["stage"] == "front_0deg"

@@ -9,8 +9,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import text
 
 from shared.jobs import JobStatus
-from sync_service import jobs_service
 from sync_service.db import Database
+from sync_service.jobs import transitions
 
 
 def _select_one(database: Database) -> int:
@@ -25,7 +25,7 @@ def test_a_poll_sees_what_another_process_committed_since_the_last_poll(
     worker_db = Database(app.extensions["tshirt"].db.url, pool_size=1)
     try:
         with worker_db.session() as session:
-            assert jobs_service.transition(session, job_id, JobStatus.COMPOSITING)
+            assert transitions.transition(session, job_id, JobStatus.COMPOSITING)
     finally:
         worker_db.dispose()
     polled = client.get(f"/admin/render-jobs/{job_id}", headers=auth).json

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from flask.testing import FlaskClient
 
+from shared.colors import parse_color
 from shared.templates import discover_templates
 
 
@@ -26,7 +27,8 @@ def test_create_patch_delete(client: FlaskClient, auth: dict) -> None:
     assert response.status_code == 201, response.json
     created = response.json
     assert created["supported_presets"] == ["chest-small", "back-large"]
-    assert created["default_color"] == "#000000" and not created["is_default"]
+    # The shirt-blank names mean the panel's swatch shades (shared.colors), not CSS black.
+    assert created["default_color"] == parse_color("Black").hex and not created["is_default"]
     assert client.post("/admin/render-templates", headers=auth,
                        json={"id": "v-neck", "name": "again"}).status_code == 409
 

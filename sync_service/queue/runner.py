@@ -28,7 +28,7 @@ from shared.errors import InvalidInput
 
 _log = logging.getLogger(__name__)
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 CLI_SCRIPT = REPO_ROOT / "blender_addon" / "cli.py"
 #: Variables a render may need from the worker's environment; nothing else is passed on.
 PASSED_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT",

@@ -32,7 +32,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .config import ConfigError
+from ..config import ConfigError
 
 DEFAULTS: dict[str, Any] = {
     "REDIS_URL": None,

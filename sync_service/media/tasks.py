@@ -24,12 +24,12 @@ from sqlalchemy import select
 from shared.errors import NotFound, SyncFailed
 from shared.jobs import JobStatus, MediaSyncStatus
 
-from .jobs_service import set_media_status
-from .media.config import MediaSettings
-from .media.medusa import MedusaSink
-from .media.push import PushResult, push_job, record_failure
-from .media.sink import MediaSink
-from .models import RenderJob, utcnow
+from ..jobs.transitions import set_media_status
+from ..models import RenderJob, utcnow
+from .config import MediaSettings
+from .medusa import MedusaSink
+from .push import PushResult, push_job, record_failure
+from .sink import MediaSink
 
 _log = logging.getLogger(__name__)
 
@@ -128,7 +128,7 @@ class MediaPusher:
             sink.close()
 
     def _attempts(self, job_id: str, sink: str) -> int:
-        from .models import MediaPush
+        from ..models import MediaPush
 
         with self.service.db.session() as session:
             return session.scalar(select(MediaPush.attempts).where(
@@ -160,7 +160,7 @@ def init_media(app: Flask, huey: Huey | None = None,
         return None
     service = app.extensions["tshirt"]
     if huey is None:
-        from .queue import get_queue
+        from ..queue.runtime import get_queue
 
         huey = get_queue(app).maintenance_huey
     pusher = MediaPusher(settings, service, huey, make_sink)

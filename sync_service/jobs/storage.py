@@ -15,7 +15,7 @@ from pathlib import Path, PurePosixPath
 
 from shared.errors import InvalidInput
 
-from .ids import is_job_id
+from ..ids import is_job_id
 
 _log = logging.getLogger(__name__)
 

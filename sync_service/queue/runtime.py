@@ -21,8 +21,8 @@ from huey import Huey, RedisHuey, SqliteHuey, crontab
 from huey.consumer import Consumer
 from sqlalchemy import update
 
-from .models import RenderJob
-from .queue_settings import QueueSettings, parse_crontab
+from ..models import RenderJob
+from .settings import QueueSettings, parse_crontab
 
 _log = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ class QueueRuntime:
     """The queue as one process sees it: enqueueing, the hooks, and (when started) consumers."""
 
     def __init__(self, settings: QueueSettings, service: Any) -> None:
-        from .cleanup import plan_cleanup, run_cleanup
+        from ..jobs.cleanup import plan_cleanup, run_cleanup
         from .worker import RenderWorker
 
         self.settings = settings
@@ -181,8 +181,8 @@ def run_worker(threads: int | None = None, *, maintenance: bool = False) -> int:
     import secrets
     import signal
 
-    from .app import create_app
-    from .config import ConfigError, Settings
+    from ..app import create_app
+    from ..config import ConfigError, Settings
 
     if os.environ.get("TSHIRT_SERVICE_URL") and not os.environ.get("DATABASE_URL"):
         # Its own empty database would find none of the queue's jobs and drop their tasks.

@@ -25,8 +25,8 @@ from sqlalchemy.orm import Session
 
 from shared.jobs import RUNNING, JobStatus
 
-from .ids import JOB_ID_RE
-from .models import RenderJob
+from ..ids import JOB_ID_RE
+from ..models import RenderJob
 from .storage import TMP_DIR, Storage
 
 TEMP_MAX_AGE_S = 24 * 3600

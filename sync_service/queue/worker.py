@@ -31,15 +31,16 @@ from shared.contracts import MANIFEST_NAME, Manifest, ProgressEvent
 from shared.errors import InvalidTransition, TshirtError, error_for_exit_code
 from shared.jobs import RUNNING, JobSource, JobStatus, progress_percent
 
-from . import jobs_service
-from .blender_runner import BlenderRun, RendererCommand, child_environment, render_args
-from .db import Database
-from .errors import Conflict
-from .ids import new_ulid
-from .models import RenderJob, utcnow
-from .queue_settings import QueueSettings
-from .service_client import ServiceClient
-from .storage import TMP_DIR, Storage
+from ..db import Database
+from ..errors import Conflict
+from ..ids import new_ulid
+from ..jobs.commands import record_outputs
+from ..jobs.storage import TMP_DIR, Storage
+from ..jobs.transitions import transition
+from ..models import RenderJob, utcnow
+from .remote import ServiceClient
+from .runner import BlenderRun, RendererCommand, child_environment, render_args
+from .settings import QueueSettings
 
 _log = logging.getLogger(__name__)
 
@@ -124,7 +125,7 @@ class RenderWorker:
                 return False
             now = utcnow()
             try:
-                claimed = jobs_service.transition(
+                claimed = transition(
                     session, job_id, JobStatus.COMPOSITING, worker_id=token,
                     attempts=RenderJob.attempts + 1, heartbeat_at=now, stage="starting",
                     progress=0, images_done=0, images_total=0, frames_done=0, frames_total=0,
@@ -211,7 +212,7 @@ class RenderWorker:
             return
         with self.db.session() as session:
             try:
-                jobs_service.transition(session, job.id, JobStatus.RENDERING)
+                transition(session, job.id, JobStatus.RENDERING)
             except InvalidTransition:
                 self._stopped(run)
                 return
@@ -234,7 +235,7 @@ class RenderWorker:
 
             manifest_text = (out / MANIFEST_NAME).read_text(encoding="utf-8")
             try:
-                jobs_service.record_outputs(session, self.storage, job.id, manifest_text, save)
+                record_outputs(session, self.storage, job.id, manifest_text, save)
             except (Conflict, InvalidTransition):
                 self._stopped(run)
                 return
@@ -263,7 +264,7 @@ class RenderWorker:
             # Not the job's fault: give the attempt back and let another worker take it.
             with self.db.session() as session:
                 try:
-                    changed = jobs_service.transition(
+                    changed = transition(
                         session, run.job_id, JobStatus.PENDING, stage="queued",
                         worker_id=None, heartbeat_at=None, attempts=RenderJob.attempts - 1)
                 except InvalidTransition:
@@ -286,7 +287,7 @@ class RenderWorker:
             try:
                 if failure.retryable and job.attempts < self.settings.max_attempts:
                     delay = self.settings.retry_delay_s * 2 ** max(0, job.attempts - 1)
-                    jobs_service.transition(
+                    transition(
                         session, job.id, JobStatus.PENDING, stage="retrying",
                         error_code=failure.code, error_message=message, worker_id=None,
                         heartbeat_at=None)
@@ -294,7 +295,7 @@ class RenderWorker:
                                  job.id, job.attempts, failure.code, message, delay)
                     self.enqueue(job.id, delay)
                 else:
-                    jobs_service.transition(session, job.id, JobStatus.FAILED,
+                    transition(session, job.id, JobStatus.FAILED,
                                             error_code=failure.code, error_message=message,
                                             stage="failed")
                     _log.warning("job %s: failed after %d attempt(s): %s: %s", job.id,
@@ -332,7 +333,7 @@ class RenderWorker:
     def start_rendering(self, run: ActiveRun) -> bool:
         with self.db.session() as session:
             try:
-                jobs_service.transition(session, run.job_id, JobStatus.RENDERING)
+                transition(session, run.job_id, JobStatus.RENDERING)
             except InvalidTransition:
                 return False
         return True
@@ -363,7 +364,7 @@ class RenderWorker:
             with self.db.session() as session:
                 try:
                     if row.attempts < self.settings.max_attempts:
-                        changed = jobs_service.transition(
+                        changed = transition(
                             session, row.id, JobStatus.PENDING, stage="requeued",
                             error_code="worker_lost", error_message=message, worker_id=None,
                             heartbeat_at=None)
@@ -373,7 +374,7 @@ class RenderWorker:
                             self.enqueue(row.id, 0)
                             requeued.append(row.id)
                     else:
-                        jobs_service.transition(session, row.id, JobStatus.FAILED,
+                        transition(session, row.id, JobStatus.FAILED,
                                                 error_code="worker_lost", error_message=message,
                                                 stage="failed")
                         _log.warning("job %s: worker %s lost on the last attempt; failed",

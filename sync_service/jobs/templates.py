@@ -13,7 +13,7 @@ from shared.colors import parse_color
 from shared.errors import InvalidInput
 from shared.templates import Template, default_templates_root, discover_templates
 
-from .models import RenderTemplate
+from ..models import RenderTemplate
 
 _log = logging.getLogger(__name__)
 

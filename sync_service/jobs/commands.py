@@ -1,0 +1,135 @@
+"""Changing jobs beyond a status: creating one (its design stored under its folder), retrying
+one as a new job, and accepting a render's outputs."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from shared.contracts import Manifest
+from shared.errors import InvalidInput
+from shared.jobs import RUNNING, JobSource, JobStatus, MediaSyncStatus
+from shared.validation import DesignInfo, ascii_filename
+
+from ..errors import Conflict
+from ..ids import new_job_id
+from ..models import RenderJob, utcnow
+from .forms import JobOptions, options_of, parse_options
+from .queries import get_job
+from .storage import Storage
+from .transitions import transition
+
+
+def create_job(session: Session, storage: Storage, *, product_id: str, options: JobOptions,
+               design: bytes, design_info: DesignInfo, design_name: str,
+               source: JobSource = JobSource.API, retried_from: str | None = None) -> RenderJob:
+    """Store the design under a new job's folder and insert the job.
+
+    Jobs from the API start `pending` (the caller enqueues them); a render reported by the
+    add-on or the CLI is already running on the artist's machine, so it starts `rendering` and
+    waits for its outputs.
+    """
+    job_id = new_job_id()
+    relative = storage.design_path(job_id, design_info.kind)
+    storage.write_bytes(relative, design)
+    now = utcnow()
+    status = JobStatus.PENDING if source == JobSource.API else JobStatus.RENDERING
+    job = RenderJob(
+        id=job_id, product_id=product_id, preset=options.preset, color=options.color,
+        template_id=options.template_id, quality=options.quality, animation=options.animation,
+        background=options.background, source=source.value, status=status.value,
+        progress=0, stage="queued" if status == JobStatus.PENDING else "rendering",
+        images_done=0, images_total=0, frames_done=0, frames_total=0,
+        design_path=relative, design_name=ascii_filename(design_name),
+        design_type=design_info.media_type, design_size=design_info.size_bytes,
+        design_sha256=design_info.sha256, design_width=design_info.width,
+        design_height=design_info.height, attempts=0, retried_from=retried_from,
+        media_sync_status=MediaSyncStatus.NOT_CONFIGURED.value, created_at=now, updated_at=now,
+        started_at=None if status == JobStatus.PENDING else now, meta=options.metadata,
+    )
+    session.add(job)
+    try:
+        session.commit()
+    except BaseException:
+        session.rollback()
+        storage.remove_job(job_id)
+        raise
+    return job
+
+
+def retry_job(session: Session, storage: Storage, job_id: str,
+              overrides: Mapping[str, Any]) -> RenderJob:
+    """A new `pending` job with the old one's design and options (overridable), pointing back
+    at it. Only failed or cancelled jobs can be retried; the old job never changes."""
+    old = get_job(session, job_id)
+    if old.status not in (JobStatus.FAILED, JobStatus.CANCELLED):
+        raise Conflict(f"Only failed or cancelled jobs can be retried; this one is {old.status}.",
+                       code="invalid_transition")
+    options = parse_options(session, overrides, base=options_of(old))
+    if not storage.exists(old.design_path):
+        raise Conflict(f"The design of job {job_id} is no longer stored.", code="design_missing")
+    data = storage.path(old.design_path).read_bytes()
+    info = DesignInfo(kind="png" if old.design_type == "image/png" else "jpeg",
+                      width=old.design_width, height=old.design_height,
+                      size_bytes=old.design_size, sha256=old.design_sha256)
+    return create_job(session, storage, product_id=old.product_id, options=options,
+                      design=data, design_info=info, design_name=old.design_name,
+                      source=JobSource.API, retried_from=old.id)
+
+
+def record_outputs(session: Session, storage: Storage, job_id: str, manifest_text: str | bytes,
+                   save_files: Any) -> RenderJob:
+    """Accept a render's outputs: the manifest plus every file it lists, each checked against
+    its size and sha256, for a job that is running. The job becomes `completed`.
+
+    `save_files(directory)` writes the uploaded files into `directory` (a staging folder inside
+    the job's folder) and returns their names.
+    """
+    job = get_job(session, job_id)
+    if job.status not in RUNNING:
+        raise Conflict(f"Outputs are accepted only while a job is running; this one is "
+                       f"{job.status}.", code="invalid_transition")
+    manifest = Manifest.from_json(manifest_text)
+    if manifest.spec.job_id not in (None, job.id):
+        raise InvalidInput("The manifest belongs to another job.", code="manifest_mismatch")
+    if manifest.spec.preset != job.preset or manifest.spec.color != job.color:
+        raise InvalidInput("The manifest's preset or colour differs from the job's.",
+                           code="manifest_mismatch")
+    if not manifest.stills:
+        raise InvalidInput("The manifest lists no still images.", code="manifest_mismatch")
+    staging = storage.staging_dir(job_id)
+    final_rel = storage.outputs_dir(job_id)
+    final = storage.path(final_rel)
+    moved = False
+    try:
+        names = set(save_files(staging))
+        listed = {o.file for o in manifest.outputs}
+        extra = sorted(names - listed)
+        if extra:
+            raise InvalidInput(f"Files not in the manifest: {', '.join(extra)}.",
+                               code="manifest_mismatch")
+        manifest.verify(staging)
+        (staging / "manifest.json").write_text(manifest.to_json(), encoding="utf-8")
+        try:
+            os.rename(staging, final)
+        except OSError:
+            raise Conflict("Outputs for this job are already being recorded.",
+                           code="invalid_transition") from None
+        moved = True
+        outputs = [
+            {**o.to_dict(), "path": f"{final_rel}/{o.file}"} for o in manifest.outputs
+        ]
+        stills = sum(1 for o in manifest.outputs if o.kind == "still")
+        transition(session, job_id, JobStatus.COMPLETED, outputs=outputs,
+                   manifest=manifest.to_dict(), stage="done", images_done=stills,
+                   images_total=stills, error_code=None, error_message=None)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        if moved:
+            shutil.rmtree(final, ignore_errors=True)
+        raise
+    return get_job(session, job_id)

@@ -1,0 +1,118 @@
+"""What clients send about a job, validated against `shared/` and the template table: the render
+options, free-form metadata, the source, the true/false words."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from shared.colors import parse_color
+from shared.contracts import normalize_background
+from shared.errors import InvalidInput
+from shared.jobs import JobSource
+from shared.presets import get_preset
+from shared.quality import DEFAULT_QUALITY, get_quality
+from shared.validation import check_safe_id
+
+from ..errors import BadRequest
+from ..models import RenderJob
+from .templates import resolve_template
+
+MAX_METADATA_BYTES = 16 * 1024
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+def parse_bool(name: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise InvalidInput(f"{name} must be true or false, not {value!r}.")
+
+
+def parse_metadata(value: Any) -> dict[str, Any]:
+    """Free-form client data: a JSON object (or its text), kept small."""
+    if value is None or value == "":
+        return {}
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError:
+            raise InvalidInput("metadata must be a JSON object.") from None
+    if not isinstance(value, dict):
+        raise InvalidInput("metadata must be a JSON object.")
+    if len(json.dumps(value)) > MAX_METADATA_BYTES:
+        raise InvalidInput(f"metadata is larger than {MAX_METADATA_BYTES // 1024} KB.")
+    return value
+
+
+@dataclass(frozen=True)
+class JobOptions:
+    """What to render, validated against `shared/` and the template table."""
+
+    preset: str
+    color: str
+    template_id: str
+    quality: str = DEFAULT_QUALITY
+    animation: bool = True
+    background: str = "transparent"
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+def parse_options(session: Session, values: Mapping[str, Any],
+                  base: JobOptions | None = None) -> JobOptions:
+    """Options from request fields; with `base`, fields left out keep the base's values."""
+
+    def given(name: str) -> bool:
+        return values.get(name) not in (None, "")
+
+    if base is None:
+        for name in ("preset", "color"):
+            if not given(name):
+                raise BadRequest(f"The field {name!r} is required.")
+    preset = get_preset(values["preset"]).id if given("preset") else base.preset  # type: ignore[union-attr]
+    color = parse_color(values["color"]).hex if given("color") else base.color  # type: ignore[union-attr]
+    quality = (get_quality(values["quality"]).name if given("quality")
+               else base.quality if base else DEFAULT_QUALITY)
+    animation = (parse_bool("animation", values["animation"]) if given("animation")
+                 else base.animation if base else True)
+    background = (normalize_background(values["background"]) if given("background")
+                  else base.background if base else "transparent")
+    if len(background) > 16:
+        raise InvalidInput("background is too long.")
+    metadata = (parse_metadata(values.get("metadata")) if given("metadata")
+                else dict(base.metadata) if base else {})
+    template_id = values.get("template_id") or None
+    if template_id is not None:
+        check_safe_id(template_id, "template id")
+    elif base is not None:
+        template_id = base.template_id
+    template = resolve_template(session, template_id, preset)
+    return JobOptions(preset=preset, color=color, template_id=template.id, quality=quality,
+                      animation=animation, background=background, metadata=metadata)
+
+
+def parse_source(value: Any) -> JobSource:
+    if value in (None, ""):
+        return JobSource.API
+    try:
+        return JobSource(str(value))
+    except ValueError:
+        raise InvalidInput(
+            f"Unknown source {value!r}; use one of: {', '.join(JobSource)}."
+        ) from None
+
+
+def options_of(job: RenderJob) -> JobOptions:
+    return JobOptions(preset=job.preset, color=job.color, template_id=job.template_id,
+                      quality=job.quality, animation=job.animation, background=job.background,
+                      metadata=dict(job.meta or {}))
+
