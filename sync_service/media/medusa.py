@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Collection, Sequence
+import uuid
+from collections.abc import Sequence
 from typing import Any
 
 import requests
-from requests.adapters import HTTPAdapter
-from urllib3.util.retry import Retry
 
 from shared.errors import SyncFailed
+from shared.http import IDEMPOTENCY_HEADER, session_with_retries
 
 from .sink import (
     ImageRef,
@@ -34,44 +34,8 @@ from .sink import (
 
 _log = logging.getLogger(__name__)
 
-USER_AGENT = "tshirt-sync-service/0.1 (media push; python-requests)"
-RETRY_STATUSES = (429, 500, 502, 503, 504)
-#: Methods urllib3 may send again by itself. POST only where the caller says it is idempotent.
-IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+COMPONENT = "media-push"
 PRODUCT_FIELDS = "id,thumbnail,metadata,*images"
-
-
-class _TimeoutSession(requests.Session):
-    """A session that applies a default timeout to every request that does not set one."""
-
-    def __init__(self, timeout: float | tuple[float, float]) -> None:
-        super().__init__()
-        self.default_timeout = timeout
-
-    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
-        kwargs.setdefault("timeout", self.default_timeout)
-        return super().request(method, url, *args, **kwargs)
-
-
-def session_with_retries(*, timeout: float | tuple[float, float] = 30.0, total_retries: int = 3,
-                         backoff_factor: float = 0.5,
-                         status_forcelist: Collection[int] = RETRY_STATUSES,
-                         retry_post: bool = False,
-                         user_agent: str = USER_AGENT) -> requests.Session:
-    """The one way this service makes HTTP sessions (after Socorro's `librequests`): a default
-    timeout, back-off on 429 and 5xx (honouring Retry-After), and a User-Agent. POST is retried
-    only on a session made with `retry_post=True`, for requests that are idempotent."""
-    session = _TimeoutSession(timeout)
-    methods = IDEMPOTENT_METHODS | ({"POST"} if retry_post else set())
-    retry = Retry(total=total_retries, connect=total_retries, read=total_retries if retry_post
-                  else 0, status=total_retries, backoff_factor=backoff_factor,
-                  status_forcelist=tuple(status_forcelist), allowed_methods=methods,
-                  respect_retry_after_header=True, raise_on_status=False)
-    adapter = HTTPAdapter(max_retries=retry)
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
-    session.headers["User-Agent"] = user_agent
-    return session
 
 
 def _message(response: requests.Response) -> str:
@@ -103,23 +67,19 @@ class MedusaSink:
         self._email = email
         self._password = password
         self._token: str | None = None
-        timeout = (min(10.0, timeout_s), timeout_s)
-        kwargs = dict(timeout=timeout, total_retries=total_retries,
-                      backoff_factor=backoff_factor)
-        self.session = session_with_retries(**kwargs)
-        self.idempotent = session_with_retries(retry_post=True, **kwargs)
+        self.session = session_with_retries(COMPONENT, timeout=(min(10.0, timeout_s), timeout_s),
+                                            retries=total_retries, backoff_s=backoff_factor)
         if api_key:
-            self.session.auth = self.idempotent.auth = (api_key, "")
+            self.session.auth = (api_key, "")
 
     def close(self) -> None:
         self.session.close()
-        self.idempotent.close()
 
     # -- transport ---------------------------------------------------------------------------
 
     def _login(self) -> None:
-        response = self._send(self.idempotent, "POST", "/auth/user/emailpass",
-                              authenticate=False,
+        response = self._send("POST", "/auth/user/emailpass", authenticate=False,
+                              retry_post=True,
                               json={"email": self._email, "password": self._password})
         if response.status_code in (400, 401, 403):
             raise StoreRejected(
@@ -132,16 +92,20 @@ class MedusaSink:
             raise SyncFailed("Medusa's login answered without a token.", code="store_error")
         self._token = token
 
-    def _send(self, session: requests.Session, method: str, path: str, *,
-              authenticate: bool = True, **kwargs: Any) -> requests.Response:
+    def _send(self, method: str, path: str, *, authenticate: bool = True,
+              retry_post: bool = False, **kwargs: Any) -> requests.Response:
+        """One request; `retry_post` marks a POST that is safe to send twice (the transport
+        may then repeat it after a 5xx or a lost answer)."""
         url = f"{self.base_url}{path}"
         headers = dict(kwargs.pop("headers", None) or {})
+        if retry_post:
+            headers[IDEMPOTENCY_HEADER] = uuid.uuid4().hex
         if authenticate and not self._api_key:
             if self._token is None:
                 self._login()
             headers["Authorization"] = f"Bearer {self._token}"
         try:
-            return session.request(method, url, headers=headers, **kwargs)
+            return self.session.request(method, url, headers=headers, **kwargs)
         except requests.Timeout as error:
             raise SyncFailed(f"Medusa at {self.base_url} did not answer {method} {path} in "
                              f"time: {error.__class__.__name__}.", code="store_timeout") from None
@@ -151,18 +115,15 @@ class MedusaSink:
             raise SyncFailed(f"Cannot reach Medusa at {self.base_url}: {reason}",
                              code="store_unreachable") from None
 
-    def _request(self, method: str, path: str, *, idempotent: bool | None = None,
-                 what: str = "", **kwargs: Any) -> requests.Response:
-        """Send with the right session and authentication; on 401 with a bearer token, log in
-        again once and resend."""
-        if idempotent is None:
-            idempotent = method != "POST"
-        session = self.idempotent if idempotent else self.session
-        response = self._send(session, method, path, **kwargs)
+    def _request(self, method: str, path: str, *, retry_post: bool = False, what: str = "",
+                 **kwargs: Any) -> requests.Response:
+        """Send with authentication; on 401 with a bearer token, log in again once and
+        resend."""
+        response = self._send(method, path, retry_post=retry_post, **kwargs)
         if response.status_code == 401 and not self._api_key and self._token is not None:
             _log.info("Medusa: the bearer token was refused; logging in again")
             self._token = None
-            response = self._send(session, method, path, **kwargs)
+            response = self._send(method, path, retry_post=retry_post, **kwargs)
         self._check(response, what or f"{method} {path}")
         return response
 
@@ -216,7 +177,7 @@ class MedusaSink:
             if not item.name.isascii():
                 raise ValueError(f"upload names must be ASCII: {item.name!r}")
         parts = [("files", (f.name, f.data, f.media_type)) for f in files]
-        response = self._request("POST", "/admin/uploads", files=parts, idempotent=False,
+        response = self._request("POST", "/admin/uploads", files=parts,
                                  what=f"upload {len(files)} file(s)")
         uploaded = response.json().get("files") or []
         if len(uploaded) != len(files):
@@ -233,13 +194,13 @@ class MedusaSink:
         }
         # Not retried by the transport: a lost answer is reconciled by the next attempt, which
         # reads the product again and recognises the images by URL.
-        self._request("POST", f"/admin/products/{product_id}", json=body, idempotent=False,
+        self._request("POST", f"/admin/products/{product_id}", json=body,
                       what=f"update the images of product {product_id}")
         return self.get_product(product_id)
 
     def set_metadata(self, product_id: str, metadata: dict[str, Any]) -> None:
         self._request("POST", f"/admin/products/{product_id}", json={"metadata": metadata},
-                      idempotent=True, what=f"update the metadata of product {product_id}")
+                      retry_post=True, what=f"update the metadata of product {product_id}")
 
     def delete_upload(self, file_id: str) -> None:
         self._request("DELETE", f"/admin/uploads/{file_id}", what=f"delete upload {file_id}")

@@ -1,43 +1,27 @@
 """A remote worker's HTTP client for the service: fetch a job's design, upload its outputs.
 
 Remote render machines share the database and the queue but no disk: files travel over the
-admin API with the service token. One session factory: timeouts on every request, back-off on
-429/5xx, a User-Agent; the outputs POST is retried too, because a second upload of the same
-outputs is refused (409) and the job then reads as completed, which counts as success.
+admin API with the service token, on the project's one HTTP session (`shared.http`). The outputs
+POST carries an idempotency key and so may be retried: a second upload of the same outputs is
+refused (409) and the job then reads as completed, which counts as success.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-import mimetypes
-from contextlib import ExitStack
 from pathlib import Path
 
 import requests
-from requests.adapters import HTTPAdapter
-from urllib3.util.retry import Retry
 
-from shared.contracts import MANIFEST_NAME, Manifest
 from shared.errors import InvalidInput, SyncFailed
+from shared.http import post_outputs, session_with_retries
+from shared.jobs import JobStatus
 
 _log = logging.getLogger(__name__)
 
-USER_AGENT = "tshirt-render-worker/0.1"
-CONNECT_TIMEOUT_S = 5.0
-READ_TIMEOUT_S = 120.0
-
-
-def session_with_retries(token: str, retries: int = 4, backoff_s: float = 0.5) -> requests.Session:
-    session = requests.Session()
-    retry = Retry(total=retries, connect=retries, read=retries, status=retries,
-                  backoff_factor=backoff_s, status_forcelist=(429, 500, 502, 503, 504),
-                  allowed_methods=None, raise_on_status=False, respect_retry_after_header=True)
-    adapter = HTTPAdapter(max_retries=retry)
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
-    session.headers.update({"User-Agent": USER_AGENT, "Authorization": f"Bearer {token}"})
-    return session
+COMPONENT = "render-worker"
+RETRIES = 4
 
 
 def _error_of(response: requests.Response) -> tuple[str, str]:
@@ -51,7 +35,8 @@ def _error_of(response: requests.Response) -> tuple[str, str]:
 class ServiceClient:
     def __init__(self, base_url: str, token: str) -> None:
         self.base_url = base_url.rstrip("/")
-        self.session = session_with_retries(token)
+        self.session = session_with_retries(COMPONENT, retries=RETRIES)
+        self.session.headers["Authorization"] = f"Bearer {token}"
 
     def close(self) -> None:
         self.session.close()
@@ -63,8 +48,7 @@ class ServiceClient:
         """Stream the design into `target` and check it is the file the job recorded."""
         digest = hashlib.sha256()
         try:
-            with self.session.get(self._url(job_id, "/design"), stream=True,
-                                  timeout=(CONNECT_TIMEOUT_S, READ_TIMEOUT_S)) as response:
+            with self.session.get(self._url(job_id, "/design"), stream=True) as response:
                 if response.status_code != 200:
                     code, message = _error_of(response)
                     raise SyncFailed(f"Could not fetch the design of {job_id}: {message}",
@@ -82,33 +66,24 @@ class ServiceClient:
 
     def job_status(self, job_id: str) -> str | None:
         try:
-            response = self.session.get(self._url(job_id),
-                                        timeout=(CONNECT_TIMEOUT_S, READ_TIMEOUT_S))
+            response = self.session.get(self._url(job_id))
         except requests.RequestException:
             return None
         return response.json().get("status") if response.status_code == 200 else None
 
-    def upload_outputs(self, job_id: str, out_dir: Path, manifest: Manifest) -> None:
+    def upload_outputs(self, job_id: str, out_dir: Path) -> None:
         """POST the manifest and every file it lists. Raises InvalidInput when the service
         refuses the outputs as not matching, SyncFailed when it cannot be reached."""
-        manifest_text = (out_dir / MANIFEST_NAME).read_text(encoding="utf-8")
-        with ExitStack() as stack:
-            files = []
-            for output in manifest.outputs:
-                handle = stack.enter_context(open(out_dir / output.file, "rb"))
-                media_type = mimetypes.guess_type(output.file)[0] or "application/octet-stream"
-                files.append(("files", (output.file, handle, media_type)))
-            try:
-                response = self.session.post(self._url(job_id, "/outputs"),
-                                             data={"manifest": manifest_text}, files=files,
-                                             timeout=(CONNECT_TIMEOUT_S, READ_TIMEOUT_S))
-            except requests.RequestException as error:
-                raise SyncFailed(f"Could not upload the outputs of {job_id}: "
-                                 f"{type(error).__name__}.", code="upload_failed") from None
+        try:
+            response = post_outputs(self.session, self._url(job_id, "/outputs"), out_dir,
+                                    idempotency_key=f"{job_id}/outputs")
+        except requests.RequestException as error:
+            raise SyncFailed(f"Could not upload the outputs of {job_id}: "
+                             f"{type(error).__name__}.", code="upload_failed") from None
         if response.status_code == 200:
             return
         code, message = _error_of(response)
-        if response.status_code == 409 and self.job_status(job_id) == "completed":
+        if response.status_code == 409 and self.job_status(job_id) == JobStatus.COMPLETED:
             _log.info("job %s: outputs were already recorded (a retried upload)", job_id)
             return
         if response.status_code in (409, 422):

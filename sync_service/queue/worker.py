@@ -218,7 +218,7 @@ class RenderWorker:
                 return
             if self.client is not None:
                 try:
-                    self.client.upload_outputs(job.id, out, manifest)
+                    self.client.upload_outputs(job.id, out)
                 except TshirtError as error:
                     if self._status(job.id) == JobStatus.CANCELLED:
                         return
