@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import re
-import struct
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
-from .errors import FileTooLarge, InvalidInput, UnsupportedMediaType
+from .design_image import ImageKind, read_header
+from .errors import FileTooLarge, InvalidInput
 
 MAX_DESIGN_BYTES = 10 * 1024 * 1024
 # A 12 x 16 in full-front print at 300 DPI is 3600 x 4800 = 17 MP; allow generous headroom but
@@ -24,13 +23,7 @@ MAX_DESIGN_SIDE = 12_000
 # Enough of the file to reach the JPEG frame header behind large EXIF/ICC segments.
 HEADER_BYTES = 256 * 1024
 
-ImageKind = Literal["png", "jpeg"]
 MEDIA_TYPES: dict[str, str] = {"png": "image/png", "jpeg": "image/jpeg"}
-
-_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-_JPEG_SOI = b"\xff\xd8\xff"
-# JPEG start-of-frame markers (baseline, progressive, lossless, arithmetic); not DHT/JPG/DAC.
-_JPEG_SOF = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
 
 
 @dataclass(frozen=True)
@@ -46,57 +39,10 @@ class DesignInfo:
         return MEDIA_TYPES[self.kind]
 
 
-def sniff_image_kind(head: bytes) -> ImageKind:
-    """PNG or JPEG from the magic bytes; anything else is refused."""
-    if head.startswith(_PNG_SIGNATURE):
-        return "png"
-    if head.startswith(_JPEG_SOI):
-        return "jpeg"
-    raise UnsupportedMediaType("The design must be a PNG or JPEG image; this file is neither.")
-
-
-def _corrupt(detail: str) -> InvalidInput:
-    return InvalidInput(f"The design image is damaged: {detail}.", code="corrupt_image")
-
-
-def _png_size(head: bytes) -> tuple[int, int]:
-    if len(head) < 24 or head[12:16] != b"IHDR":
-        raise _corrupt("the PNG header is missing")
-    return struct.unpack(">II", head[16:24])
-
-
-def _jpeg_size(head: bytes) -> tuple[int, int]:
-    pos = 2
-    while pos + 4 <= len(head):
-        if head[pos] != 0xFF:
-            raise _corrupt("the JPEG structure is broken")
-        marker = head[pos + 1]
-        if marker == 0xFF:  # fill byte before a marker
-            pos += 1
-            continue
-        if marker in (0x01, *range(0xD0, 0xD9)):  # markers without a length
-            pos += 2
-            continue
-        (length,) = struct.unpack(">H", head[pos + 2:pos + 4])
-        if length < 2:
-            raise _corrupt("a JPEG segment has an impossible length")
-        if marker in _JPEG_SOF:
-            if pos + 9 > len(head):
-                break
-            height, width = struct.unpack(">HH", head[pos + 5:pos + 9])
-            return width, height
-        if marker == 0xDA:  # start of scan before any frame header
-            break
-        pos += 2 + length
-    raise _corrupt("no JPEG frame header was found")
-
-
 def image_dimensions(head: bytes) -> tuple[ImageKind, int, int]:
     """Type and pixel size read from the header only, checked against the pixel caps."""
-    kind = sniff_image_kind(head)
-    width, height = _png_size(head) if kind == "png" else _jpeg_size(head)
-    if width < 1 or height < 1:
-        raise _corrupt(f"it claims to be {width} x {height} pixels")
+    header = read_header(head)
+    kind, width, height = header.kind, header.width, header.height
     if width > MAX_DESIGN_SIDE or height > MAX_DESIGN_SIDE or width * height > MAX_DESIGN_PIXELS:
         raise InvalidInput(
             f"The design is {width} x {height} pixels; the limit is {MAX_DESIGN_SIDE} pixels a "
