@@ -14,23 +14,24 @@ from . import api, db, errors
 from .config import MAX_REQUEST_BYTES, Settings
 from .db import Database
 from .jobs.storage import Storage
-from .media.tasks import init_media
-from .queue.runtime import init_queue
+from .media import tasks as media_tasks
+from .queue import runtime as queue_runtime
 
 _log = logging.getLogger(__name__)
 
 
-def _noop(_job_id: str) -> None:
+def _noop(_value: str) -> None:
     return None
 
 
 @dataclass
 class Service:
-    """What the app is bound to, and the hooks later parts plug into.
+    """What the app is bound to, and the hooks the API calls after a change.
 
-    `enqueue` is called once for every job that should be rendered by the service's workers
-    (the queue replaces the no-op); `cancelled` and `completed` after those transitions;
-    `push` is None while no commerce backend is configured.
+    `enqueue` is called once for every job that should be rendered by the service's workers;
+    `cancelled` and `completed` after those transitions; `check_product` before a job for a
+    product is created; `push` is None while no commerce backend is configured. `create_app`
+    plugs the queue and the store push in (see `_plug_in`); tests replace single hooks.
     """
 
     settings: Settings
@@ -39,6 +40,7 @@ class Service:
     enqueue: Callable[[str], None] = _noop
     cancelled: Callable[[str], None] = _noop
     completed: Callable[[str], None] = _noop
+    check_product: Callable[[str], None] = _noop
     push: Callable[[str], None] | None = None
     queue_health: Callable[[], str] = field(default=lambda: "not_configured")
 
@@ -65,13 +67,35 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     storage = Storage(settings.data_dir)
     storage.ensure()
-    database = Database(settings.database_url,
-                        pool_size=int(config.get("TSHIRT_DB_POOL_SIZE", 10)))
-    app.extensions["tshirt"] = Service(settings=settings, db=database, storage=storage)
+    database = Database(settings.database_url, pool_size=settings.db_pool_size)
+    service = Service(settings=settings, db=database, storage=storage)
+    app.extensions["tshirt"] = service
 
     db.init_app(app)
     errors.init_app(app)
     api.init_app(app)
-    init_queue(app)
-    init_media(app)
+    _plug_in(app, service)
     return app
+
+
+def _plug_in(app: Flask, service: Service) -> None:
+    """The one place where the queue and the store push meet the service's hooks.
+
+    The queue is built first because the push's task lives on its maintenance Huey. The
+    worker reports a finished render through `service.completed` as it is when the render
+    finishes, so whatever is plugged in there (the push, or a test's recorder) hears of it.
+    """
+    queue = queue_runtime.QueueRuntime(service.settings.queue, service.db, service.storage,
+                                       completed=lambda job_id: service.completed(job_id))
+    service.enqueue = queue.enqueue
+    service.cancelled = queue.cancelled
+    service.queue_health = queue.health
+    app.extensions[queue_runtime.EXTENSION] = queue
+    if not service.settings.media.configured:
+        return
+    pusher = media_tasks.MediaPusher(service.settings.media, service.db, service.storage,
+                                     queue.maintenance_huey)
+    service.completed = pusher.completed
+    service.check_product = pusher.check_product
+    service.push = pusher.enqueue
+    app.extensions[media_tasks.EXTENSION] = pusher

@@ -1,8 +1,7 @@
 """`tshirt-service`: serve the API (with its embedded render queue), run a render worker,
 migrate the database, make a token, clean up files.
 
-Every command reads the same environment as the app (`TSHIRT_DATA_DIR`, `DATABASE_URL`,
-`TSHIRT_API_TOKENS`, `TSHIRT_DEV_MODE`, and the queue's variables: see `queue.settings`).
+Every command reads the same environment as the app (every variable is listed in `config`).
 """
 
 from __future__ import annotations
@@ -11,15 +10,18 @@ import argparse
 import contextlib
 import logging
 import os
+import secrets
 import signal
 import socket
 import sys
+import threading
 from collections.abc import Sequence
+from typing import Any
 
 from shared.errors import TshirtError
 
 from .auth import new_token
-from .config import ConfigError, Settings
+from .config import ConfigError, Settings, sqlite_url
 
 _log = logging.getLogger(__name__)
 
@@ -79,8 +81,6 @@ def _fork_queue_process() -> int:
     if pid == 0:  # child
         code = 1
         try:
-            from .queue.runtime import run_worker
-
             code = run_worker(maintenance=True)
         except BaseException:
             _log.exception("the queue process failed")
@@ -140,10 +140,49 @@ def _submit_sample(args: argparse.Namespace, settings: Settings) -> None:
                       str(settings.data_dir)], env=env)
 
 
-def cmd_worker(args: argparse.Namespace) -> int:
-    from .queue.runtime import run_worker
+def run_worker(threads: int | None = None, *, maintenance: bool = False) -> int:
+    """`tshirt-service worker` (and the queue process of `serve`): render jobs from the queue
+    until SIGINT or SIGTERM; running renders are then stopped and their jobs requeued for
+    another worker. `maintenance` also runs the scheduled cleanup and the store push (only
+    where the data directory lives)."""
+    from .app import create_app
+    from .queue.runtime import get_queue
 
-    Settings.load()  # fail early on a bad data directory
+    settings = Settings.load()
+    if settings.queue.remote and settings.database_url == sqlite_url(settings.data_dir):
+        # Its own empty database would find none of the queue's jobs and drop their tasks.
+        raise ConfigError("A remote worker (TSHIRT_SERVICE_URL) needs the service's database "
+                          "in DATABASE_URL.")
+    config: dict[str, Any] = {}
+    if not settings.api_tokens and not settings.dev_mode:
+        # A worker answers no HTTP: it needs no token of its own to start.
+        config["TSHIRT_API_TOKENS"] = "worker-" + secrets.token_urlsafe(16)
+    app = create_app(config)
+    runtime = get_queue(app)
+    workers = runtime.settings.workers if threads is None else threads
+    if not maintenance:
+        workers = max(1, workers)
+    stop = threading.Event()
+
+    def on_signal(_signum: int, _frame: object) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        runtime.start(render_workers=workers, maintenance=maintenance)
+        _log.info("worker %s: %d render thread(s), %s files", runtime.settings.worker_name,
+                  workers, "remote" if runtime.settings.remote else "local")
+        while not stop.wait(0.5):
+            pass
+    finally:
+        runtime.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        app.extensions["tshirt"].db.dispose()
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
     return run_worker(args.threads)
 
 

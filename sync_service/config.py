@@ -1,20 +1,61 @@
-"""Configuration from the environment, overridable by a mapping passed to `create_app`.
+"""The service's configuration: one `Settings` read from the environment, overridable by the
+mapping passed to `create_app` (tests pass a data directory, a database URL and tokens). Every
+variable the service, its queue and its store push read is listed here, with its default.
 
-- `TSHIRT_DATA_DIR`: database, designs and outputs (default `./data`, relative to the CWD).
-- `DATABASE_URL`: a SQLAlchemy URL, e.g. `postgresql+psycopg://user@host/db` (default: a
-  SQLite file in the data directory).
-- `TSHIRT_API_TOKENS`: comma-separated bearer tokens accepted on `/admin` (default: none).
-- `TSHIRT_DEV_MODE`: `1` lets the service start without a token, admin routes open.
+Service:
+- `TSHIRT_DATA_DIR` (`./data`, relative to the CWD): database, designs and outputs.
+- `DATABASE_URL` (a SQLite file in the data directory): a SQLAlchemy URL, e.g.
+  `postgresql+psycopg://user@host/db`.
+- `TSHIRT_DB_POOL_SIZE` (`10`): database connections per process.
+- `TSHIRT_API_TOKENS` (none): comma-separated bearer tokens accepted on `/admin`.
+- `TSHIRT_DEV_MODE` (off): on lets the service start without a token, admin routes open.
+
+Render queue (`Settings.queue`):
+- `REDIS_URL` (unset): use `RedisHuey` on this server, for many machines; unset: `SqliteHuey`
+  in the data directory.
+- `TSHIRT_QUEUE_NAME` (`tshirt`): prefix of the Huey queue names.
+- `TSHIRT_RENDER_WORKERS` (`1`): render threads embedded in `serve` (`0`: serve only), and
+  the default of `worker`.
+- `TSHIRT_RENDER_TIMEOUT_S` (`600`): time limit of one Blender run; the process group is killed.
+- `TSHIRT_MAX_ATTEMPTS` (`3`): attempts for crashes, time-outs and lost workers (bad input: one).
+- `TSHIRT_RETRY_DELAY_S` (`30`): back-off before attempt n+1 is this x 2^(n-1).
+- `TSHIRT_HEARTBEAT_S` (`1`): a running job's progress and heartbeat are written at most this
+  often.
+- `TSHIRT_STALL_AFTER_S` (`120`): a running job with an older heartbeat is requeued (or failed
+  after the attempt limit); `TSHIRT_STALL_CHECK_S` (`30`): how often every queue process looks.
+- `TSHIRT_CLEANUP_CRONTAB` (`0 2 * * *`, UTC): when the scheduled cleanup runs.
+- `TSHIRT_BLENDER_BIN` (unset): a Blender binary; unset: `TSHIRT_BLENDER_PYTHON` (default: this
+  Python), a Python with the `bpy` module, runs `-m blender_addon.cli`.
+- `TSHIRT_RENDER_OVERRIDES` (unset): JSON applied to every render (resolution, samples, frames,
+  fps, animation_format, turntable_method), for tests and benchmarks.
+- `TSHIRT_SERVICE_URL` (unset): remote worker: fetch designs from and upload outputs to this
+  service, sending `TSHIRT_SERVICE_TOKEN` (default: the first of `TSHIRT_API_TOKENS`).
+- `TSHIRT_WORKER_NAME` (host:pid): how this process appears in a job's `worker_id`.
+
+Store push (`Settings.media`):
+- `MEDUSA_URL` (unset): the Medusa v2 backend, e.g. `https://shop.example.com`. Unset: no store
+  is configured; completed renders stay `not_configured` and nothing fails.
+- `MEDUSA_API_KEY`: a secret API key (`sk_...`), sent as HTTP Basic; or
+  `MEDUSA_EMAIL` + `MEDUSA_PASSWORD`: an admin user, logged in for a bearer token.
+- `TSHIRT_MEDIA_REPLACE` (`replace`): a new render of the same product + preset + colour
+  replaces that render's images; `keep` adds the new ones beside them.
+- `TSHIRT_MEDIA_TIMEOUT_S` (`30`): connect and read time-out of one request to the store.
+- `TSHIRT_PUSH_RETRY_DELAY_S` (`30`): back-off before retry n is this x 2^(n-1), at most
+  `TSHIRT_PUSH_MAX_DELAY_S` (`900`); retries go on until `TSHIRT_PUSH_RETRY_FOR_S` (`7200`)
+  after the first attempt, then the push is `failed` (it can be pushed again by hand).
 """
 
 from __future__ import annotations
 
+import json
 import os
+import socket
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from shared.backoff import backoff_delay
 from shared.errors import TshirtError
 from shared.validation import MAX_DESIGN_BYTES
 
@@ -27,7 +68,10 @@ MAX_OUTPUTS_REQUEST_BYTES = 1024 * 1024 * 1024
 # A manifest sent as a form field (a turntable rendered as PNG frames lists each frame).
 MAX_MANIFEST_BYTES = 8 * 1024 * 1024
 
-_TRUE = {"1", "true", "yes", "on"}
+#: The words that mean yes and no, in settings and in form fields alike.
+TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
+FALSE_WORDS = frozenset({"0", "false", "no", "off"})
+REPLACE_MODES = ("replace", "keep")
 
 
 class ConfigError(TshirtError):
@@ -36,21 +80,188 @@ class ConfigError(TshirtError):
     default_code = "config_error"
 
 
-def _flag(value: Any) -> bool:
+def parse_flag(value: Any) -> bool | None:
+    """True or False for a bool or one of the yes/no words; None for anything else."""
     if isinstance(value, bool):
         return value
-    return str(value or "").strip().lower() in _TRUE
-
-
-def _tokens(value: Any) -> tuple[str, ...]:
-    if value is None:
-        return ()
-    items = value.split(",") if isinstance(value, str) else list(value)
-    return tuple(t.strip() for t in items if t and t.strip())
+    text = str(value).strip().lower()
+    return True if text in TRUE_WORDS else False if text in FALSE_WORDS else None
 
 
 def sqlite_url(data_dir: Path) -> str:
     return f"sqlite:///{(data_dir / SQLITE_NAME).resolve()}"
+
+
+def parse_crontab(text: str) -> dict[str, str]:
+    parts = str(text).split()
+    if len(parts) != 5:
+        raise ConfigError(f"TSHIRT_CLEANUP_CRONTAB must have five fields "
+                          f"(minute hour day month weekday), not {text!r}.")
+    return dict(zip(("minute", "hour", "day", "month", "day_of_week"), parts, strict=True))
+
+
+class _Source:
+    """Raw values by name: an override when given (and not empty), else the environment's."""
+
+    def __init__(self, overrides: Mapping[str, Any] | None,
+                 environ: Mapping[str, str] | None) -> None:
+        self.overrides = overrides or {}
+        self.environ = os.environ if environ is None else environ
+
+    def get(self, name: str, default: Any = None) -> Any:
+        value = self.overrides[name] if name in self.overrides else self.environ.get(name)
+        return default if value is None or value == "" else value
+
+    def text(self, name: str, default: str | None = None) -> str | None:
+        value = self.get(name, default)
+        return None if value is None else str(value)
+
+    def number(self, name: str, default: float, kind: type, low: float) -> Any:
+        value = self.get(name, default)
+        try:
+            number = kind(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{name} must be a number, not {value!r}.") from None
+        if number < low:
+            raise ConfigError(f"{name} must be at least {low}, not {number}.")
+        return number
+
+    def flag(self, name: str) -> bool:
+        value = self.get(name, False)
+        flag = parse_flag(value)
+        if flag is None:
+            raise ConfigError(f"{name} must be one of {', '.join(sorted(TRUE_WORDS))} or "
+                              f"{', '.join(sorted(FALSE_WORDS))}, not {value!r}.")
+        return flag
+
+    def tokens(self, name: str) -> tuple[str, ...]:
+        value = self.get(name, ())
+        items = value.split(",") if isinstance(value, str) else list(value)
+        return tuple(t.strip() for t in items if t and t.strip())
+
+    def json_object(self, name: str) -> dict[str, Any]:
+        value = self.get(name, {})
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except json.JSONDecodeError:
+                value = None
+        if not isinstance(value, dict):
+            raise ConfigError(f"{name} must be a JSON object.")
+        return dict(value)
+
+
+@dataclass(frozen=True)
+class QueueSettings:
+    redis_url: str | None = None
+    name: str = "tshirt"
+    workers: int = 1
+    render_timeout_s: float = 600.0
+    max_attempts: int = 3
+    retry_delay_s: float = 30.0
+    heartbeat_s: float = 1.0
+    stall_after_s: float = 120.0
+    stall_check_s: float = 30.0
+    cleanup_crontab: str = "0 2 * * *"
+    blender_bin: str | None = None
+    blender_python: str | None = None
+    render_overrides: dict[str, Any] = field(default_factory=dict)
+    service_url: str | None = None
+    service_token: str | None = None
+    worker_name: str = ""
+
+    @property
+    def remote(self) -> bool:
+        """Whether this process moves files over HTTP instead of sharing the data directory."""
+        return bool(self.service_url)
+
+    @classmethod
+    def _read(cls, source: _Source, api_tokens: tuple[str, ...]) -> QueueSettings:
+        crontab = str(source.get("TSHIRT_CLEANUP_CRONTAB", cls.cleanup_crontab))
+        parse_crontab(crontab)
+        url = source.text("TSHIRT_SERVICE_URL")
+        return cls(
+            redis_url=source.text("REDIS_URL"),
+            name=str(source.get("TSHIRT_QUEUE_NAME", cls.name)),
+            workers=source.number("TSHIRT_RENDER_WORKERS", cls.workers, int, 0),
+            render_timeout_s=source.number("TSHIRT_RENDER_TIMEOUT_S", cls.render_timeout_s,
+                                           float, 0.1),
+            max_attempts=source.number("TSHIRT_MAX_ATTEMPTS", cls.max_attempts, int, 1),
+            retry_delay_s=source.number("TSHIRT_RETRY_DELAY_S", cls.retry_delay_s, float, 0),
+            heartbeat_s=source.number("TSHIRT_HEARTBEAT_S", cls.heartbeat_s, float, 0.05),
+            stall_after_s=source.number("TSHIRT_STALL_AFTER_S", cls.stall_after_s, float, 0.5),
+            stall_check_s=source.number("TSHIRT_STALL_CHECK_S", cls.stall_check_s, float, 0.1),
+            cleanup_crontab=crontab,
+            blender_bin=source.text("TSHIRT_BLENDER_BIN"),
+            blender_python=source.text("TSHIRT_BLENDER_PYTHON"),
+            render_overrides=source.json_object("TSHIRT_RENDER_OVERRIDES"),
+            service_url=url.rstrip("/") if url else None,
+            service_token=source.text("TSHIRT_SERVICE_TOKEN",
+                                      api_tokens[0] if api_tokens else None),
+            worker_name=source.text("TSHIRT_WORKER_NAME",
+                                    f"{socket.gethostname()}:{os.getpid()}") or "",
+        )
+
+    def retry_delay(self, attempts: int) -> float:
+        """Back-off before the attempt that follows attempt number `attempts`."""
+        return backoff_delay(attempts, self.retry_delay_s)
+
+    def check_remote(self) -> None:
+        if self.remote and not self.service_token:
+            raise ConfigError("A remote worker (TSHIRT_SERVICE_URL) needs the service's token "
+                              "in TSHIRT_SERVICE_TOKEN.")
+
+
+@dataclass(frozen=True)
+class MediaSettings:
+    medusa_url: str | None = None
+    api_key: str | None = None
+    email: str | None = None
+    password: str | None = None
+    replace: bool = True
+    timeout_s: float = 30.0
+    retry_delay_s: float = 30.0
+    max_delay_s: float = 900.0
+    retry_for_s: float = 7200.0
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.medusa_url)
+
+    @classmethod
+    def _read(cls, source: _Source) -> MediaSettings:
+        mode = str(source.get("TSHIRT_MEDIA_REPLACE", "replace")).strip().lower()
+        if mode not in REPLACE_MODES:
+            raise ConfigError(f"TSHIRT_MEDIA_REPLACE must be replace or keep, not {mode!r}.")
+        url = source.text("MEDUSA_URL")
+        settings = cls(
+            medusa_url=url.rstrip("/") if url else None,
+            api_key=source.text("MEDUSA_API_KEY"),
+            email=source.text("MEDUSA_EMAIL"),
+            password=source.text("MEDUSA_PASSWORD"),
+            replace=mode == "replace",
+            timeout_s=source.number("TSHIRT_MEDIA_TIMEOUT_S", cls.timeout_s, float, 0.1),
+            retry_delay_s=source.number("TSHIRT_PUSH_RETRY_DELAY_S", cls.retry_delay_s, float,
+                                        0),
+            max_delay_s=source.number("TSHIRT_PUSH_MAX_DELAY_S", cls.max_delay_s, float, 0),
+            retry_for_s=source.number("TSHIRT_PUSH_RETRY_FOR_S", cls.retry_for_s, float, 0),
+        )
+        settings.check()
+        return settings
+
+    def check(self) -> None:
+        if not self.configured:
+            return
+        if not self.api_key and not (self.email and self.password):
+            raise ConfigError("MEDUSA_URL is set but no credentials: set MEDUSA_API_KEY (a "
+                              "secret key) or MEDUSA_EMAIL and MEDUSA_PASSWORD.")
+        if not str(self.medusa_url).startswith(("http://", "https://")):
+            raise ConfigError(f"MEDUSA_URL must start with http:// or https://, not "
+                              f"{self.medusa_url!r}.")
+
+    def delay_for(self, attempt: int) -> float:
+        """Back-off before the retry that follows attempt number `attempt` (1-based)."""
+        return backoff_delay(attempt, self.retry_delay_s, self.max_delay_s)
 
 
 @dataclass(frozen=True)
@@ -59,25 +270,25 @@ class Settings:
     database_url: str
     api_tokens: tuple[str, ...]
     dev_mode: bool
+    db_pool_size: int = 10
+    queue: QueueSettings = field(default_factory=QueueSettings)
+    media: MediaSettings = field(default_factory=MediaSettings)
 
     @classmethod
     def load(cls, overrides: Mapping[str, Any] | None = None,
              environ: Mapping[str, str] | None = None) -> Settings:
         """Settings from `environ` (default: the process environment), then `overrides`."""
-        env = os.environ if environ is None else environ
-        values: dict[str, Any] = {
-            "TSHIRT_DATA_DIR": env.get("TSHIRT_DATA_DIR") or "data",
-            "DATABASE_URL": env.get("DATABASE_URL") or None,
-            "TSHIRT_API_TOKENS": env.get("TSHIRT_API_TOKENS"),
-            "TSHIRT_DEV_MODE": env.get("TSHIRT_DEV_MODE"),
-        }
-        values.update({k: v for k, v in (overrides or {}).items() if k in values})
-        data_dir = Path(values["TSHIRT_DATA_DIR"]).expanduser().resolve()
+        source = _Source(overrides, environ)
+        data_dir = Path(str(source.get("TSHIRT_DATA_DIR", "data"))).expanduser().resolve()
+        api_tokens = source.tokens("TSHIRT_API_TOKENS")
         return cls(
             data_dir=data_dir,
-            database_url=values["DATABASE_URL"] or sqlite_url(data_dir),
-            api_tokens=_tokens(values["TSHIRT_API_TOKENS"]),
-            dev_mode=_flag(values["TSHIRT_DEV_MODE"]),
+            database_url=source.text("DATABASE_URL") or sqlite_url(data_dir),
+            api_tokens=api_tokens,
+            dev_mode=source.flag("TSHIRT_DEV_MODE"),
+            db_pool_size=source.number("TSHIRT_DB_POOL_SIZE", 10, int, 1),
+            queue=QueueSettings._read(source, api_tokens),
+            media=MediaSettings._read(source),
         )
 
     def check(self) -> None:
@@ -88,3 +299,4 @@ class Settings:
                 "`tshirt-service create-token`), or set TSHIRT_DEV_MODE=1 to run without "
                 "authentication on a development machine."
             )
+        self.queue.check_remote()

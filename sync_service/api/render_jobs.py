@@ -20,6 +20,7 @@ from ..db import get_session
 from ..errors import BadRequest, Conflict
 from ..jobs import commands, forms, queries, transitions
 from ..jobs.uploads import check_design
+from ..media.push import push_status
 from ..models import RenderJob
 
 bp = Blueprint("render_jobs", __name__)
@@ -120,9 +121,7 @@ def create_job() -> tuple[dict[str, Any], int]:
     if not product_id:
         raise BadRequest("The field 'product_id' is required.")
     check_safe_id(product_id, "product id")
-    media = current_app.extensions.get("tshirt_media")
-    if media is not None:  # a store is configured: the product must exist there (else 404)
-        media.check_product(product_id)
+    _ext().check_product(product_id)  # with a store configured, it must have the product
     source = forms.parse_source(form.get("source"))
     options = forms.parse_options(session, form)
     data = upload.stream.read(MAX_DESIGN_BYTES + 1)
@@ -163,8 +162,6 @@ def get_job(job_id: str) -> dict[str, Any]:
 
 def _media_push(job_id: str) -> dict[str, Any] | None:
     """The job's push to the store: status, attempts, last error, remote ids."""
-    from ..media.push import push_status
-
     with _ext().db.session() as session:
         return push_status(session, job_id)
 

@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 
 from shared.angles import ANGLE_IDS, THUMBNAIL_ANGLE
 from shared.errors import NotFound, SyncFailed
+from shared.http import media_type
 from shared.jobs import JobStatus, MediaSyncStatus
 from shared.validation import ascii_filename
 
@@ -46,8 +47,6 @@ _log = logging.getLogger(__name__)
 
 METADATA_KEY = "tshirt_renders"
 TURNTABLE = "turntable"
-MEDIA_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
-               ".mp4": "video/mp4", ".webp": "image/webp"}
 
 
 @dataclass
@@ -72,10 +71,6 @@ def _now_iso() -> str:
     return datetime.now(UTC).isoformat().replace("+00:00", "Z")
 
 
-def _media_type(name: str) -> str:
-    return MEDIA_TYPES.get(PurePosixPath(name).suffix.lower(), "application/octet-stream")
-
-
 def _files_to_push(job: RenderJob, storage: Storage) -> list[tuple[str, UploadFile]]:
     """(role, file) for each still in angle order, then the turntable video if there is one.
     Names are ASCII and say which job and view they show (the store keeps the name)."""
@@ -94,7 +89,7 @@ def _files_to_push(job: RenderJob, storage: Storage) -> list[tuple[str, UploadFi
         suffix = PurePosixPath(output["path"]).suffix.lower()
         name = ascii_filename(f"tshirt-{job.id}-{role}{suffix}")
         files.append((role, UploadFile(name=name, data=storage.path(output["path"]).read_bytes(),
-                                       media_type=_media_type(name))))
+                                       media_type=media_type(name))))
     return files
 
 

@@ -3,30 +3,32 @@ for `TSHIRT_PUSH_RETRY_FOR_S` (two hours by default), scheduled in the queue's s
 restart picks it up again; a periodic sweep requeues pushes whose task was lost with a killed
 process. The render itself is never touched: a store that is down only delays the push.
 
-`init_media(app)` (after `init_queue`) plugs it into the service: `completed` queues a push of
-every finished render, `push` is what `POST /admin/render-jobs/<id>/push` calls, and
-`app.extensions["tshirt_media"]` checks products when jobs are created. Without `MEDUSA_URL`
-nothing is registered and pushes stay `not_configured`.
+The app factory plugs a `MediaPusher` into the service's hooks when a store is configured:
+`completed` queues a push of every finished render, `push` is what
+`POST /admin/render-jobs/<id>/push` calls, `check_product` runs when jobs are created. Without
+`MEDUSA_URL` nothing is plugged in and pushes stay `not_configured`.
+
+The task lives on the queue's maintenance Huey: it is consumed where the data directory (and so
+the outputs) is, one task at a time, so two pushes never edit one product at once.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
 
-from flask import Flask
 from huey import Huey, crontab
 from sqlalchemy import select
 
 from shared.errors import NotFound, SyncFailed
 from shared.jobs import JobStatus, MediaSyncStatus
 
+from ..config import MediaSettings
+from ..db import Database
+from ..jobs.storage import Storage
 from ..jobs.transitions import set_media_status
-from ..models import RenderJob, utcnow
-from .config import MediaSettings
+from ..models import MediaPush, RenderJob, utcnow
 from .medusa import MedusaSink
 from .push import PushResult, push_job, record_failure
 from .sink import MediaSink
@@ -42,12 +44,12 @@ SWEEP_CRONTAB = {"minute": "*/15"}
 class MediaPusher:
     """Pushes of one app: the sink factory, the Huey task and the hooks."""
 
-    def __init__(self, settings: MediaSettings, service: Any, huey: Huey,
-                 make_sink: Callable[[], MediaSink] | None = None) -> None:
+    def __init__(self, settings: MediaSettings, db: Database, storage: Storage,
+                 huey: Huey) -> None:
         self.settings = settings
-        self.service = service
+        self.db = db
+        self.storage = storage
         self.huey = huey
-        self.make_sink = make_sink or self._medusa
 
         @huey.task(name=TASK_NAME)
         def push_media(job_id: str, first_attempt_at: float | None = None) -> None:
@@ -60,7 +62,7 @@ class MediaPusher:
         self.task = push_media
         self.sweep_task = sweep
 
-    def _medusa(self) -> MediaSink:
+    def make_sink(self) -> MediaSink:
         s = self.settings
         assert s.medusa_url
         return MedusaSink(s.medusa_url, api_key=s.api_key, email=s.email, password=s.password,
@@ -77,7 +79,7 @@ class MediaPusher:
 
     def completed(self, job_id: str) -> None:
         """A render finished: its push is now pending and queued."""
-        with self.service.db.session() as session:
+        with self.db.session() as session:
             set_media_status(session, job_id, MediaSyncStatus.PENDING)
         self.enqueue(job_id)
 
@@ -105,7 +107,7 @@ class MediaPusher:
         first = first_attempt_at or time.time()
         sink = self.make_sink()
         try:
-            return push_job(self.service.db, self.service.storage, sink, job_id,
+            return push_job(self.db, self.storage, sink, job_id,
                             replace=self.settings.replace)
         except NotFound:
             _log.warning("push of job %s: the job no longer exists", job_id)
@@ -118,7 +120,7 @@ class MediaPusher:
             if time.time() + delay - first > self.settings.retry_for_s:
                 _log.error("push of job %s: giving up after %d attempt(s): %s", job_id,
                            attempts, error.message)
-                record_failure(self.service.db, job_id, sink.name, error, final=True)
+                record_failure(self.db, job_id, sink.name, error, final=True)
                 return None
             _log.info("push of job %s: attempt %d failed; next in %.0f s", job_id, attempts,
                       delay)
@@ -128,9 +130,7 @@ class MediaPusher:
             sink.close()
 
     def _attempts(self, job_id: str, sink: str) -> int:
-        from ..models import MediaPush
-
-        with self.service.db.session() as session:
+        with self.db.session() as session:
             return session.scalar(select(MediaPush.attempts).where(
                 MediaPush.job_id == job_id, MediaPush.sink == sink)) or 1
 
@@ -138,7 +138,7 @@ class MediaPusher:
         """Queue again every completed job whose push is `pending` but has not moved for
         longer than the longest back-off (its task was lost, e.g. with a killed process)."""
         cutoff = utcnow() - timedelta(seconds=self.settings.max_delay_s + 600)
-        with self.service.db.session() as session:
+        with self.db.session() as session:
             job_ids = list(session.scalars(select(RenderJob.id).where(
                 RenderJob.status == JobStatus.COMPLETED.value,
                 RenderJob.media_sync_status == MediaSyncStatus.PENDING.value,
@@ -149,28 +149,3 @@ class MediaPusher:
             _log.info("requeued %d stalled push(es)", len(job_ids))
         return len(job_ids)
 
-
-def init_media(app: Flask, huey: Huey | None = None,
-               make_sink: Callable[[], MediaSink] | None = None) -> MediaPusher | None:
-    """Plug the push into the app when a store is configured (see `media.config`). The task
-    lives on the queue's maintenance Huey: it is consumed where the data directory (and so
-    the outputs) is, one task at a time, so two pushes never edit one product at once."""
-    settings = MediaSettings.load(app.config)
-    if not settings.configured:
-        return None
-    service = app.extensions["tshirt"]
-    if huey is None:
-        from ..queue.runtime import get_queue
-
-        huey = get_queue(app).maintenance_huey
-    pusher = MediaPusher(settings, service, huey, make_sink)
-    previous = service.completed
-
-    def completed(job_id: str) -> None:
-        previous(job_id)
-        pusher.completed(job_id)
-
-    service.completed = completed
-    service.push = pusher.enqueue
-    app.extensions[EXTENSION] = pusher
-    return pusher

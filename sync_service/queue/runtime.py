@@ -1,5 +1,6 @@
-"""The render queue: Huey instances built from configuration, the tasks on them, the consumers
-that run them, and `init_queue(app)`, which plugs the queue into the app's hooks.
+"""The render queue: Huey instances built from configuration, the tasks on them, and the
+consumers that run them. The app factory plugs its `enqueue`, `cancelled` and `health` into the
+service's hooks.
 
 Two Huey queues on the same storage: `<name>-render` (render jobs, taken by every worker on
 every machine) and `<name>-maintenance` (the scheduled cleanup, consumed only where the data
@@ -13,16 +14,20 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from flask import Flask
 from huey import Huey, RedisHuey, SqliteHuey, crontab
 from huey.consumer import Consumer
 from sqlalchemy import update
 
+from ..config import QueueSettings, parse_crontab
+from ..db import Database
+from ..jobs.cleanup import plan_cleanup, run_cleanup
+from ..jobs.storage import Storage
 from ..models import RenderJob
-from .settings import QueueSettings, parse_crontab
+from .worker import RenderWorker
 
 _log = logging.getLogger(__name__)
 
@@ -51,18 +56,14 @@ class EmbeddedConsumer(Consumer):
 class QueueRuntime:
     """The queue as one process sees it: enqueueing, the hooks, and (when started) consumers."""
 
-    def __init__(self, settings: QueueSettings, service: Any) -> None:
-        from ..jobs.cleanup import plan_cleanup, run_cleanup
-        from .worker import RenderWorker
-
+    def __init__(self, settings: QueueSettings, db: Database, storage: Storage, *,
+                 completed: Callable[[str], None]) -> None:
         self.settings = settings
-        self.service = service
-        data_dir = service.storage.root
-        self.render_huey = make_huey(settings, data_dir, "render")
-        self.maintenance_huey = make_huey(settings, data_dir, "maintenance")
-        self.worker = RenderWorker(settings, service.db, service.storage,
-                                   enqueue=self.enqueue_in,
-                                   completed=lambda job_id: service.completed(job_id))
+        self.db = db
+        self.render_huey = make_huey(settings, storage.root, "render")
+        self.maintenance_huey = make_huey(settings, storage.root, "maintenance")
+        self.worker = RenderWorker(settings, db, storage, enqueue=self.enqueue_in,
+                                   completed=completed)
 
         @self.render_huey.task(name="render_job")
         def render_job(job_id: str) -> None:
@@ -71,8 +72,8 @@ class QueueRuntime:
         @self.maintenance_huey.periodic_task(crontab(**parse_crontab(settings.cleanup_crontab)),
                                              name="cleanup")
         def cleanup() -> int:
-            with service.db.session() as session:
-                plan = plan_cleanup(session, service.storage)
+            with db.session() as session:
+                plan = plan_cleanup(session, storage)
             run_cleanup(plan)
             _log.info("scheduled cleanup: %d item(s) deleted", len(plan))
             return len(plan)
@@ -92,7 +93,7 @@ class QueueRuntime:
         """Queue a render of `job_id` (after `delay_s`), recording the task id in the job."""
         task = (self.render_task.s(job_id) if delay_s <= 0
                 else self.render_task.s(job_id, delay=delay_s))
-        with self.service.db.session() as session:
+        with self.db.session() as session:
             session.execute(update(RenderJob).where(RenderJob.id == job_id)
                             .values(task_id=task.id)
                             .execution_options(synchronize_session=False))
@@ -102,7 +103,7 @@ class QueueRuntime:
     def cancelled(self, job_id: str) -> None:
         """A pending job's task is revoked (it never starts); a running job's worker notices
         at its next heartbeat write and stops Blender."""
-        with self.service.db.session() as session:
+        with self.db.session() as session:
             job = session.get(RenderJob, job_id)
             task_id = job.task_id if job is not None else None
         if task_id:
@@ -154,65 +155,6 @@ class QueueRuntime:
         self.consumers.clear()
 
 
-def init_queue(app: Flask) -> QueueRuntime:
-    """Build the queue from the app's configuration and plug it into the service's hooks."""
-    service = app.extensions["tshirt"]
-    overrides = {**app.config, "TSHIRT_API_TOKENS": ",".join(service.settings.api_tokens)}
-    settings = QueueSettings.load(overrides)
-    settings.check_remote()
-    runtime = QueueRuntime(settings, service)
-    service.enqueue = runtime.enqueue
-    service.cancelled = runtime.cancelled
-    service.queue_health = runtime.health
-    app.extensions[EXTENSION] = runtime
-    return runtime
-
-
 def get_queue(app: Flask) -> QueueRuntime:
     return app.extensions[EXTENSION]
 
-
-def run_worker(threads: int | None = None, *, maintenance: bool = False) -> int:
-    """`tshirt-service worker` (and the queue process of `serve`): render jobs
-    from the queue until SIGINT or SIGTERM; running renders are then stopped and their jobs
-    requeued for another worker. `maintenance` also runs the scheduled cleanup (only where the
-    data directory lives)."""
-    import os
-    import secrets
-    import signal
-
-    from ..app import create_app
-    from ..config import ConfigError, Settings
-
-    if os.environ.get("TSHIRT_SERVICE_URL") and not os.environ.get("DATABASE_URL"):
-        # Its own empty database would find none of the queue's jobs and drop their tasks.
-        raise ConfigError("A remote worker (TSHIRT_SERVICE_URL) needs the service's database "
-                          "in DATABASE_URL.")
-    config: dict[str, Any] = {}
-    settings = Settings.load()
-    if not settings.api_tokens and not settings.dev_mode:
-        # A worker answers no HTTP: it needs no token of its own to start.
-        config["TSHIRT_API_TOKENS"] = "worker-" + secrets.token_urlsafe(16)
-    app = create_app(config)
-    runtime = get_queue(app)
-    workers = runtime.settings.workers if threads is None else threads
-    if not maintenance:
-        workers = max(1, workers)
-    stop = threading.Event()
-
-    def on_signal(_signum: int, _frame: object) -> None:
-        stop.set()
-
-    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        runtime.start(render_workers=workers, maintenance=maintenance)
-        _log.info("worker %s: %d render thread(s), %s files", runtime.settings.worker_name,
-                  workers, "remote" if runtime.settings.remote else "local")
-        while not stop.wait(0.5):
-            pass
-    finally:
-        runtime.stop()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-        app.extensions["tshirt"].db.dispose()
-    return 0

@@ -31,6 +31,7 @@ from shared.contracts import MANIFEST_NAME, Manifest, ProgressEvent
 from shared.errors import InvalidTransition, TshirtError, error_for_exit_code
 from shared.jobs import RUNNING, JobSource, JobStatus, progress_percent
 
+from ..config import QueueSettings
 from ..db import Database
 from ..errors import Conflict
 from ..ids import new_ulid
@@ -40,7 +41,6 @@ from ..jobs.transitions import transition
 from ..models import RenderJob, utcnow
 from .remote import ServiceClient
 from .runner import BlenderRun, RendererCommand, child_environment, render_args
-from .settings import QueueSettings
 
 _log = logging.getLogger(__name__)
 
@@ -286,7 +286,7 @@ class RenderWorker:
         with self.db.session() as session:
             try:
                 if failure.retryable and job.attempts < self.settings.max_attempts:
-                    delay = self.settings.retry_delay_s * 2 ** max(0, job.attempts - 1)
+                    delay = self.settings.retry_delay(job.attempts)
                     transition(
                         session, job.id, JobStatus.PENDING, stage="retrying",
                         error_code=failure.code, error_message=message, worker_id=None,

@@ -28,7 +28,8 @@ from shared.jobs import JobSource, JobStatus
 from shared.validation import DesignInfo
 from sync_service.app import create_app
 from sync_service.jobs import commands, forms, transitions
-from sync_service.media.tasks import MediaPusher, init_media
+from sync_service.media.tasks import EXTENSION as MEDIA_EXTENSION
+from sync_service.media.tasks import MediaPusher
 from sync_service.queue.runtime import get_queue
 
 TOKEN = "medusa-test-token"
@@ -79,7 +80,7 @@ def make_app(data_dir: Path, monkeypatch: pytest.MonkeyPatch
         runtime.render_huey.immediate = True
         runtime.maintenance_huey.immediate = immediate
         runtime.render_huey.enqueue = lambda task: None  # no renders here: jobs are made
-        pusher = app.extensions.get("tshirt_media") or init_media(app)
+        pusher = app.extensions.get(MEDIA_EXTENSION)
         apps.append(app)
         return app, pusher
 

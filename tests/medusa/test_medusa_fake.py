@@ -13,8 +13,7 @@ from fake_medusa import API_KEY, EMAIL, PASSWORD, FakeMedusa, Fault
 from medusa_helpers import completed_job
 
 from shared.errors import SyncFailed
-from sync_service.config import ConfigError
-from sync_service.media.config import MediaSettings
+from sync_service.config import ConfigError, MediaSettings, Settings
 from sync_service.media.medusa import MedusaSink
 from sync_service.media.push import push_status
 from sync_service.media.sink import ProductNotFound, StoreRejected, UploadFile
@@ -131,8 +130,12 @@ def test_gives_up_after_the_retry_window(make_app, fake):
         assert session.get(RenderJob, job_id).status == "completed"
 
 
+def media_settings(config: dict[str, str]) -> MediaSettings:
+    return Settings.load(config, environ={}).media
+
+
 def test_default_retries_span_more_than_an_hour():
-    settings = MediaSettings.load({"MEDUSA_URL": "http://x", "MEDUSA_API_KEY": "k"}, environ={})
+    settings = media_settings({"MEDUSA_URL": "http://x", "MEDUSA_API_KEY": "k"})
     waited, attempt = 0.0, 1
     while waited + settings.delay_for(attempt) <= settings.retry_for_s:
         waited += settings.delay_for(attempt)
@@ -148,8 +151,8 @@ def test_default_retries_span_more_than_an_hour():
 ])
 def test_bad_configuration_is_refused(config):
     with pytest.raises(ConfigError):
-        MediaSettings.load(config, environ={})
+        media_settings(config)
 
 
 def test_nothing_configured_is_not_an_error():
-    assert not MediaSettings.load({}, environ={}).configured
+    assert not media_settings({}).configured
