@@ -72,6 +72,9 @@ class DesignFile:
 
 def quadrants(mode: str, values: Sequence) -> Image.Image:
     """The 32 x 16 four-quadrant picture in ``mode``, one value per quadrant."""
+    if mode == "I;16":  # Pillow's paste keeps only the low byte of a 16-bit value
+        levels = np.asarray(values, dtype=np.uint16).reshape(2, 2)
+        return Image.fromarray(levels.repeat(_QH, 0).repeat(_QW, 1))
     image = Image.new(mode, UPRIGHT)
     for index, value in enumerate(values):
         x, y = (index % 2) * _QW, (index // 2) * _QH
@@ -264,7 +267,8 @@ def make_design_files(folder: Path) -> dict[str, DesignFile]:
     grey_alpha.putalpha(quadrants("L", ALPHA_QUADRANTS))
     add("grey_alpha.png", grey_alpha.save, expected=grey_as_rgba(GREY_QUADRANTS, ALPHA_QUADRANTS),
         mode="LA", has_alpha=True)
-    grey16 = quadrants("I;16", [v * 257 for v in GREY_QUADRANTS])
+    # a little above each 8-bit level's 16-bit value: rounds down to it, not up (v >> 8 would)
+    grey16 = quadrants("I;16", [v * 257 + 100 for v in GREY_QUADRANTS])
     add("grey16.png", grey16.save, expected=grey_as_rgba(GREY_QUADRANTS), mode="I;16",
         has_alpha=False)
     palette = rgb.quantize(colors=4)
