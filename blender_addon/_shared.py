@@ -8,9 +8,11 @@ render worker or under the test suite, the top-level `shared` package is used in
 try:
     from .shared import (
         angles,
+        child_process,
         colors,
         contracts,
         errors,
+        http,
         jobs,
         presets,
         quality,
@@ -20,9 +22,11 @@ try:
 except ImportError:
     from shared import (  # type: ignore[no-redef]
         angles,
+        child_process,
         colors,
         contracts,
         errors,
+        http,
         jobs,
         presets,
         quality,
@@ -31,6 +35,6 @@ except ImportError:
     )
 
 __all__ = [
-    "angles", "colors", "contracts", "errors", "jobs", "presets", "quality", "templates",
-    "validation",
+    "angles", "child_process", "colors", "contracts", "errors", "http", "jobs", "presets",
+    "quality", "templates", "validation",
 ]

@@ -1,8 +1,8 @@
 """What the panel shows and asks for, decided in plain Python (no ``bpy``).
 
 Enum items come from ``shared`` so a preset, quality level or template added there shows up in
-the panel without touching the add-on; the checks on a design and the request a render button
-sends are built here too, so they are unit-tested without Blender.
+the panel without touching the add-on; the checks on a design and the RenderSpec a render
+button sends are built here too, so they are unit-tested without Blender.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .._shared import angles, colors, contracts, errors, presets, quality, templates, validation
-from .render_job import RenderRequest
 
 EnumItem = tuple[str, str, str, int]
 
@@ -140,7 +139,7 @@ def at_preset(status: DesignStatus, preset_id: str) -> DesignStatus:
 
 
 # ---------------------------------------------------------------------------------------------
-# the render request
+# the render spec
 
 
 def default_output_root() -> Path:
@@ -165,7 +164,7 @@ def background_value(kind: str, srgb: Sequence[float]) -> str:
     return hex_from_srgb(srgb) if kind == COLOR_BACKGROUND else kind
 
 
-def build_request(
+def build_spec(
     *,
     design: str,
     preset: str,
@@ -180,8 +179,8 @@ def build_request(
     product_id: str = "",
     resolution: int = 0,
     samples: int = 0,
-) -> RenderRequest:
-    """Check what the panel holds and turn it into the CLI's options.
+) -> contracts.RenderSpec:
+    """Check what the panel holds and turn it into the spec the renderer takes.
 
     Every problem is an ``InvalidInput`` whose message is the one sentence the user sees.
     """
@@ -194,7 +193,7 @@ def build_request(
     chosen = tuple(a for a, on in zip(angles.ANGLE_IDS, angle_flags, strict=False) if on)
     if not chosen:
         raise errors.InvalidInput("Choose at least one angle to render.")
-    spec = contracts.RenderSpec.from_dict({
+    return contracts.RenderSpec.from_dict({
         "design": str(design_path),
         "preset": preset,
         "color": color,
@@ -207,17 +206,3 @@ def build_request(
         "samples": samples or None,
         "animation": {"enabled": bool(animation), "frames": int(frames)},
     })
-    return RenderRequest(
-        design=spec.design,
-        preset=spec.preset,
-        color=spec.color,
-        template=spec.template,
-        quality=spec.quality,
-        angles=spec.angles,
-        animation=spec.animation.enabled,
-        background=spec.background,
-        output_dir=spec.output_dir,
-        resolution=spec.resolution,
-        samples=spec.samples,
-        frames=spec.animation.frames if spec.animation.enabled else None,
-    )

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .._shared import errors
+from .._shared import errors, jobs
 from . import store_client
 
 _log = logging.getLogger(__name__)
@@ -27,6 +27,11 @@ POLL_INTERVAL_S = 1.0
 MAX_POLL_FAILURES = 10
 #: How long to keep following a finished job's push to the store.
 PUSH_FOLLOW_S = 120.0
+
+JobStatus, MediaSyncStatus = jobs.JobStatus, jobs.MediaSyncStatus
+#: What the history offers for a job in each status (the service has the final word).
+RETRYABLE = jobs.TERMINAL - {JobStatus.COMPLETED}
+CANCELLABLE = jobs.sources_for(JobStatus.CANCELLED)
 
 
 # -- messages (worker thread -> main thread) ---------------------------------------------------
@@ -185,14 +190,14 @@ def follow_job(client: store_client.StoreClient, topic: str, scene: str, job_id:
             continue
         failures = 0
         post(JobUpdate(topic, scene, job))
-        if job.get("status") in store_client.TERMINAL:
-            if not follow_push or job.get("media_sync_status") != "pending":
+        if job.get("status") in jobs.TERMINAL:
+            if not follow_push or job.get("media_sync_status") != MediaSyncStatus.PENDING:
                 break
             push_deadline = push_deadline or time.monotonic() + PUSH_FOLLOW_S
             if time.monotonic() > push_deadline:
                 break
         stop.wait(interval)
-    if stop.is_set() or not download_to or job.get("status") != "completed":
+    if stop.is_set() or not download_to or job.get("status") != JobStatus.COMPLETED:
         return
     files = client.download_outputs(job, download_to)
     post(JobImages(topic, scene, job_id, str(download_to), tuple(str(p) for p in files)))
@@ -208,7 +213,7 @@ def send_render(client: store_client.StoreClient, scene: str, output_dir: str, p
         raise errors.SyncFailed(f"{exc.message} The render is kept in {output_dir}; "
                                 f"send it again later.") from exc
     post(JobUpdate("store", scene, job))
-    if follow_push and job.get("media_sync_status") == "pending":
+    if follow_push and job.get("media_sync_status") == MediaSyncStatus.PENDING:
         follow_job(client, "store", scene, str(job["id"]), post, stop, follow_push=True,
                    interval=2.0)
 
@@ -233,7 +238,7 @@ def job_action(client: store_client.StoreClient, scene: str, action: str, job_id
     """Cancel or retry a job from the history, then list the product's jobs again."""
     if action == "cancel":
         job = client.cancel_job(job_id)
-        message = f"Job {job_id} is {job.get('status', 'cancelled')}."
+        message = f"Job {job_id} is {job.get('status', JobStatus.CANCELLED)}."
     elif action == "retry":
         job = client.retry_job(job_id)
         message = f"Retrying job {job_id} as job {job.get('id')}."
@@ -248,7 +253,7 @@ def job_action(client: store_client.StoreClient, scene: str, action: str, job_id
 def open_job_images(client: store_client.StoreClient, scene: str, job_id: str, cache_dir: str,
                     post: Callable[[Message], None], stop: threading.Event) -> None:
     job = client.get_job(job_id)
-    if job.get("status") != "completed":
+    if job.get("status") != JobStatus.COMPLETED:
         raise errors.InvalidInput(f"Job {job_id} has no images: it is {job.get('status')}.")
     folder = Path(cache_dir) / job_id
     files = client.download_outputs(job, folder)
@@ -275,13 +280,19 @@ def farm_fields(*, product_id: str, preset: str, color: str, template: str, qual
 
 
 STATUS_ICONS = {
-    "pending": "SORTTIME", "compositing": "PLAY", "rendering": "RENDER_ANIMATION",
-    "completed": "CHECKMARK", "failed": "ERROR", "cancelled": "CANCEL",
+    JobStatus.PENDING: "SORTTIME", JobStatus.COMPOSITING: "PLAY",
+    JobStatus.RENDERING: "RENDER_ANIMATION", JobStatus.COMPLETED: "CHECKMARK",
+    JobStatus.FAILED: "ERROR", JobStatus.CANCELLED: "CANCEL",
 }
 PUSH_TEXT = {
-    "not_configured": "no store", "pending": "pushing", "pushed": "pushed",
-    "failed": "push failed",
+    MediaSyncStatus.NOT_CONFIGURED: "no store", MediaSyncStatus.PENDING: "pushing",
+    MediaSyncStatus.PUSHED: "pushed", MediaSyncStatus.FAILED: "push failed",
 }
+
+
+def push_text(state: str) -> str:
+    """A job's store push in a word or two (an unknown state as the service said it)."""
+    return PUSH_TEXT.get(state, state)
 
 
 def short_time(iso: str | None) -> str:
@@ -294,10 +305,10 @@ def short_time(iso: str | None) -> str:
 def progress_sentence(job: dict[str, Any]) -> str:
     """One line for the panel: status, percent, stage."""
     status = str(job.get("status", ""))
-    if status == "failed":
+    if status == JobStatus.FAILED:
         error = job.get("error") or {}
         return f"Failed: {error.get('message') or 'the render failed'}"
-    if status in ("completed", "cancelled"):
+    if status in jobs.TERMINAL:
         return status.capitalize()
     stage = job.get("stage") or status
     return f"{status.capitalize()} {int(job.get('progress') or 0)}% ({stage})"

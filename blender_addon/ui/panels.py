@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import bpy
 
-from .._shared import angles
+from .._shared import angles, jobs
 from ..core import panel_logic, service_tasks
-from . import operators, preview, service_ops
+from . import operators, preview, service_ops, service_sync
+from .render_session import active_session
 
 
 class _TShirtPanel:
@@ -148,7 +149,7 @@ class TSHIRT_PT_render(_TShirtPanel, bpy.types.Panel):
     def draw(self, context: bpy.types.Context) -> None:
         layout = self.layout
         settings = context.scene.tshirt
-        running = operators.active_session() is not None
+        running = active_session() is not None
         if running:
             layout.progress(factor=settings.render_progress, type="BAR",
                             text=settings.render_stage or "Rendering")
@@ -195,15 +196,15 @@ def _draw_store(layout: bpy.types.UILayout, settings) -> None:
         col.label(text=settings.sync_message)
     if settings.sync_job_id:
         row = box.row(align=True)
-        push = service_tasks.PUSH_TEXT.get(settings.sync_push, settings.sync_push or "?")
+        push = service_tasks.push_text(settings.sync_push) or "?"
         row.label(text=f"Store: {push}", icon=_PUSH_ICONS.get(settings.sync_push, "DOT"))
         op = row.operator(service_ops.TSHIRT_OT_copy_job_url.bl_idname, text="Copy Job Link",
                           icon="URL")
         op.job_id = settings.sync_job_id
 
 
-_PUSH_ICONS = {"pushed": "CHECKMARK", "pending": "SORTTIME", "failed": "ERROR",
-               "not_configured": "DOT"}
+_PUSH_ICONS = {jobs.MediaSyncStatus.PUSHED: "CHECKMARK", jobs.MediaSyncStatus.PENDING: "SORTTIME",
+               jobs.MediaSyncStatus.FAILED: "ERROR", jobs.MediaSyncStatus.NOT_CONFIGURED: "DOT"}
 
 
 class TSHIRT_PT_farm(_TShirtPanel, bpy.types.Panel):
@@ -250,13 +251,12 @@ class TSHIRT_UL_jobs(bpy.types.UIList):
         status_icon = service_tasks.STATUS_ICONS.get(item.status, "QUESTION")
         if self.layout_type in {"DEFAULT", "COMPACT"}:
             row = layout.row(align=True)
-            status = item.status if item.status not in ("rendering", "compositing") \
-                else f"{item.progress}%"
+            status = f"{item.progress}%" if item.status in jobs.RUNNING else item.status
             row.label(text=status, icon=status_icon)
             row.label(text=item.preset)
             row.label(text=item.color)
             row.label(text=item.created)
-            row.label(text=service_tasks.PUSH_TEXT.get(item.push_state, item.push_state))
+            row.label(text=service_tasks.push_text(item.push_state))
         else:
             layout.alignment = "CENTER"
             layout.label(text="", icon=status_icon)
@@ -271,7 +271,7 @@ class TSHIRT_PT_history(_TShirtPanel, bpy.types.Panel):
     def draw(self, context: bpy.types.Context) -> None:
         layout = self.layout
         settings = context.scene.tshirt
-        service_ops.note_history_drawn(context.scene.name)  # refreshes while it is open
+        service_sync.note_history_drawn(context.scene.name)  # refreshes while it is open
         row = layout.row()
         row.label(text=f"Product: {settings.product_id or '-'}")
         row.operator(service_ops.TSHIRT_OT_history_refresh.bl_idname, text="",
@@ -288,13 +288,13 @@ class TSHIRT_PT_history(_TShirtPanel, bpy.types.Panel):
         if 0 <= settings.history_index < len(settings.history):
             item = settings.history[settings.history_index]
             row = layout.row(align=True)
-            if item.status == "completed":
+            if item.status == jobs.JobStatus.COMPLETED:
                 row.operator(service_ops.TSHIRT_OT_job_open.bl_idname,
                              icon="IMAGE_DATA").job_id = item.job_id
-            if item.status in ("failed", "cancelled"):
+            if item.status in service_tasks.RETRYABLE:
                 row.operator(service_ops.TSHIRT_OT_job_retry.bl_idname,
                              icon="FILE_REFRESH").job_id = item.job_id
-            if item.status in ("pending", "compositing", "rendering"):
+            if item.status in service_tasks.CANCELLABLE:
                 row.operator(service_ops.TSHIRT_OT_job_cancel.bl_idname,
                              icon="CANCEL").job_id = item.job_id
             row.operator(service_ops.TSHIRT_OT_copy_job_url.bl_idname, text="",

@@ -48,12 +48,11 @@ class TSHIRT_AddonPreferences(bpy.types.AddonPreferences):
         col = layout.column(heading="Store")
         col.prop(self, "service_url")
         col.prop(self, "service_token")
-        from . import service_ops  # registered after the preferences
-
         row = col.row()
         row.operator("tshirt.test_connection", icon="LINKED")
-        if service_ops.connection_status:
-            col.label(text=service_ops.connection_status)
+        status = getattr(context.window_manager, "tshirt_connection_status", "")
+        if status:
+            col.label(text=status)
         if not bpy.app.online_access:
             col.label(text="Online access is off (Preferences > System > Network)", icon="INFO")
 

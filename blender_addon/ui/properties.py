@@ -267,9 +267,14 @@ _register_classes, _unregister_classes = bpy.utils.register_classes_factory(clas
 def register() -> None:
     _register_classes()
     bpy.types.Scene.tshirt = PointerProperty(type=TSHIRT_PG_settings)
+    # Not per scene and never saved: the preferences show the last "Test connection" answer.
+    bpy.types.WindowManager.tshirt_connection_status = StringProperty(
+        name="Connection", description="What the last connection test found",
+        options={"SKIP_SAVE"})
 
 
 def unregister() -> None:
+    del bpy.types.WindowManager.tshirt_connection_status
     del bpy.types.Scene.tshirt
     _unregister_classes()
     _template_items_cache.clear()

@@ -111,8 +111,8 @@ def scenario_preview(zip_path: str, work: Path) -> dict:
     check(front != back and back[0] < front[0] - 1.0, f"placement did not follow {front}->{back}")
 
     # colour: named colour through the hex field, picker and material follow
-    s.color_hex = "navy"
-    check(s.color_hex == "#000080", s.color_hex)
+    s.color_hex = "teal"
+    check(s.color_hex == "#008080", s.color_hex)
     check(abs(s.color[2] - 128 / 255) < 1e-3, f"picker {tuple(s.color)}")
     fabric = tuple(nodes()["tshirt_fabric_color"].outputs[0].default_value)[:3]
     check(abs(fabric[2] - 0.2158605) < 1e-3 and fabric[0] < 0.01, f"fabric {fabric}")
@@ -206,7 +206,7 @@ def scenario_render(zip_path: str, work: Path) -> dict:
     centre = [pixel(x, y) for x in range(w // 2 - 4, w // 2 + 4) for y in (h // 3,)]
     check(any(p[3] > 0.9 for p in centre), f"no shirt in the middle {centre[:2]}")
     check(s.render_progress == 1.0, str(s.render_progress))
-    check(addon_module("ui.operators").active_session() is None, "session left behind")
+    check(addon_module("ui.render_session").active_session() is None, "session left behind")
     exact = work / "exact"
     s.angles = (False, True) + (False,) * 4
     check(bpy.ops.tshirt.render(wait=True, resolution=32, samples=1, output_dir=str(exact))
@@ -218,11 +218,11 @@ def scenario_render(zip_path: str, work: Path) -> dict:
 def scenario_cancel(zip_path: str, work: Path) -> dict:
     install(zip_path)
     _tiny_render_settings(work, (True, True, True, True, True, True))
-    ops = addon_module("ui.operators")
+    ops = addon_module("ui.render_session")
     # the modal path's pieces: start, step (what the timer does), the Cancel button
     session = ops.start_render(bpy.context, resolution=64, samples=1, frames=48)
     check(not bpy.ops.tshirt.render.poll(), "a second render could start")
-    pid = session.job.pid
+    pid = session.run.pid
     deadline = time.monotonic() + 60
     while session.step() is None and settings().render_stage == "Starting":
         check(time.monotonic() < deadline, "no progress event within 60 s")
@@ -235,7 +235,7 @@ def scenario_cancel(zip_path: str, work: Path) -> dict:
         check(time.monotonic() - cancelled_at < 15, "the child did not stop within 15 s")
         time.sleep(0.05)
     stop_s = time.monotonic() - cancelled_at
-    ops._end_session()
+    ops.end_session()
     check(settings().render_state == "CANCELLED", settings().render_state)
     check(finished.error() is not None and finished.error().code == "cancelled", str(finished))
     try:
@@ -247,7 +247,7 @@ def scenario_cancel(zip_path: str, work: Path) -> dict:
 
     # the scripted (wait=True) path, cancelled from another thread the way ESC would
     def cancel_soon() -> None:
-        while ops.active_session() is None or ops.active_session().job.last_event is None:
+        while ops.active_session() is None or ops.active_session().run.last_event is None:
             time.sleep(0.05)
         ops.active_session().cancel()
 
@@ -285,8 +285,8 @@ def scenario_modal(zip_path: str, work: Path) -> dict:
     """
     install(zip_path)
     _tiny_render_settings(work, (True, True, False, False, False, False))
-    ops = addon_module("ui.operators")
-    op_class = ops.TSHIRT_OT_render
+    ops = addon_module("ui.render_session")
+    op_class = addon_module("ui.operators").TSHIRT_OT_render
     reports: list[tuple[set, str]] = []
 
     class Standin:
@@ -315,7 +315,7 @@ def scenario_modal(zip_path: str, work: Path) -> dict:
 
     # 2. ESC cancels; the next TIMER events see the child gone and end the operator
     session = ops.start_render(context, resolution=64, samples=1, frames=48)
-    pid = session.job.pid
+    pid = session.run.pid
     check(standin.modal(context, _Event("ESC", "PRESS")) == {"RUNNING_MODAL"}, "esc")
     cancelled_at = time.monotonic()
     result = {"PASS_THROUGH"}
@@ -334,7 +334,7 @@ def scenario_modal(zip_path: str, work: Path) -> dict:
 
     # 3. Blender ending the modal (loading a file) kills the child too
     session = ops.start_render(context, resolution=64, samples=1, frames=48)
-    pid = session.job.pid
+    pid = session.run.pid
     standin.cancel(context)
     check(ops.active_session() is None, "session after cancel()")
     try:
@@ -433,13 +433,13 @@ def scenario_panels(zip_path: str, work: Path) -> dict:
     s.output_dir = str(work / "renders")
     s.quality = "preview"
     s.animation = False
-    session = addon_module("ui.operators").start_render(bpy.context, resolution=64, samples=1)
+    session = addon_module("ui.render_session").start_render(bpy.context, resolution=64, samples=1)
     lines = draw_all(log)
     check(any(x.startswith("progress 0.00 Starting") for x in lines), "progress bar")
     check("operator tshirt.cancel_render" in lines, "cancel button")
     while session.step() is None:
         time.sleep(0.05)
-    addon_module("ui.operators")._end_session()
+    addon_module("ui.render_session").end_session()
     lines = draw_all(log)
     check("operator tshirt.open_output_folder" in lines, "open folder")
     check("operator tshirt.show_result" in lines, "result thumbnails")
@@ -473,7 +473,7 @@ def scenario_store(zip_path: str, work: Path) -> dict:
         check(b"prod_1" in store.requests[0]["body"], "product id not sent")
 
         # the UI path: a worker thread, applied by the bpy.app timer callback
-        service = addon_module("ui.service_ops")
+        service = addon_module("ui.service_sync")
         prefs.service_token = "wrong"
         check(bpy.ops.tshirt.send_to_store() == {"FINISHED"}, "send in the background")
         check(s.sync_state == "SENDING", s.sync_state)
@@ -504,7 +504,7 @@ def scenario_errors(zip_path: str, work: Path) -> dict:
     s.product_id = ""
     s.output_dir = str(bogus)  # a file, not a folder
     messages.append(refused("Cannot create the output folder"))
-    check(addon_module("ui.operators").active_session() is None, "session left behind")
+    check(addon_module("ui.render_session").active_session() is None, "session left behind")
     check(not (work / "renders").exists(), "an output folder was made for a refused render")
     return {"messages": messages}
 
@@ -514,11 +514,11 @@ def scenario_uninstall(zip_path: str, work: Path) -> dict:
     classes = all_classes()
     _tiny_render_settings(work, (True,) + (False,) * 5)
     bpy.ops.tshirt.setup_preview()
-    ops = addon_module("ui.operators")
+    ops = addon_module("ui.render_session")
     session = ops.start_render(bpy.context, resolution=64, samples=1)
-    pid = session.job.pid
+    pid = session.run.pid
     handlers_before = len(bpy.app.handlers.load_post)
-    check_upload = addon_module("ui.service_ops").tick  # the service timer, always registered
+    check_upload = addon_module("ui.service_sync").tick  # the service timer, always registered
     check(bpy.app.timers.is_registered(check_upload), "service timer not registered")
 
     bpy.ops.preferences.addon_disable(module=PKG)
@@ -608,9 +608,9 @@ def scenario_service_store(zip_path: str, work: Path) -> dict:
 
     # Test connection: one sentence for each case
     check(bpy.ops.tshirt.test_connection(wait=True) == {"FINISHED"}, "test connection")
-    service_ops = addon_module("ui.service_ops")
-    check(service_ops.connection_status == "The sync service answered and accepted the token.",
-          service_ops.connection_status)
+    sync = addon_module("ui.service_sync")
+    status = bpy.context.window_manager.tshirt_connection_status
+    check(status == "The sync service answered and accepted the token.", status)
     prefs.service_token = "wrong"
     messages["connection_token"] = _refused(bpy.ops.tshirt.test_connection, "refused the token",
                                             wait=True)
@@ -647,11 +647,11 @@ def scenario_service_store(zip_path: str, work: Path) -> dict:
     prefs.service_token = token
     check(bpy.ops.tshirt.send_to_store() == {"FINISHED"}, "send")
     deadline = time.monotonic() + 60
-    while s.sync_state == "SENDING" or service_ops.tasks.busy("store"):
+    while s.sync_state == "SENDING" or sync.tasks.busy("store"):
         check(time.monotonic() < deadline, "the send never ended")
-        service_ops.tick()
+        sync.tick()
         time.sleep(0.05)
-    service_ops.tick()
+    sync.tick()
     check(s.sync_state == "SENT" and s.sync_job_id.startswith("rjob_"), s.sync_message)
     check(s.sync_push == "not_configured" and "store: no store" in s.sync_message,
           f"{s.sync_push} {s.sync_message}")
@@ -689,7 +689,7 @@ def scenario_service_store(zip_path: str, work: Path) -> dict:
 def scenario_service_farm(zip_path: str, work: Path) -> dict:
     install(zip_path)
     url, token, prefs = _service_setup()
-    service_ops = addon_module("ui.service_ops")
+    sync = addon_module("ui.service_sync")
     s = settings()
     _tiny_render_settings(work, (True,) * 6)
     s.product_id = "prod_farm"
@@ -706,7 +706,7 @@ def scenario_service_farm(zip_path: str, work: Path) -> dict:
     deadline = time.monotonic() + 150
     while s.farm_state in {"SUBMITTING", "RUNNING"}:
         check(time.monotonic() < deadline, f"the farm job never ended: {seen[-3:]}")
-        service_ops.tick()
+        sync.tick()
         state = (s.farm_state, s.farm_status, round(s.farm_progress, 2))
         if not seen or seen[-1] != state:
             seen.append(state)
@@ -722,7 +722,7 @@ def scenario_service_farm(zip_path: str, work: Path) -> dict:
           f"statuses {statuses}")
     job_id = s.farm_job_id
     job = _api(url, token, f"/admin/render-jobs/{job_id}").json()
-    check(job["status"] == "completed" and job["color"] == "#000080", str(job)[:300])
+    check(job["status"] == "completed" and job["color"] == "#1f2a44", str(job)[:300])
     folder = Path(s.last_output_dir)
     check(folder.name == job_id and folder.parent == work / "renders" / "farm", str(folder))
     check(len(s.results) == 6, f"{len(s.results)} results")
@@ -733,21 +733,21 @@ def scenario_service_farm(zip_path: str, work: Path) -> dict:
     deadline = time.monotonic() + 30
     while not bpy.ops.tshirt.farm_cancel.poll():
         check(time.monotonic() < deadline and s.farm_state != "FAILED", s.farm_message)
-        service_ops.tick()
+        sync.tick()
         time.sleep(0.05)
     cancelled_id = s.farm_job_id
     check(bpy.ops.tshirt.farm_cancel() == {"FINISHED"}, "farm_cancel")
     deadline = time.monotonic() + 30
     while s.farm_state != "CANCELLED":
         check(time.monotonic() < deadline, f"not cancelled: {s.farm_state} {s.farm_status}")
-        service_ops.tick()
+        sync.tick()
         time.sleep(0.05)
     check(_api(url, token, f"/admin/render-jobs/{cancelled_id}").json()["status"] == "cancelled",
           "the service's job is not cancelled")
 
     # a file saved while following reopens without pretending to follow
     s.farm_state = "RUNNING"
-    service_ops._on_load_post()
+    sync._on_load_post()
     check(s.farm_state == "IDLE" and "no longer followed" in s.farm_message, s.farm_message)
 
     # history: both jobs; retry the cancelled one, cancel the retry, open the finished one
@@ -762,13 +762,13 @@ def scenario_service_farm(zip_path: str, work: Path) -> dict:
     check(bpy.ops.tshirt.job_cancel(job_id=retried, wait=True) == {"FINISHED"}, "job_cancel")
     check(s.history[0].status == "cancelled", s.history[0].status)
     # periodic refresh while the panel is drawn
-    service_ops._history_loaded.clear()
+    sync._history_loaded.clear()
     draw_all(log)
-    service_ops.tick()
-    check(service_ops.tasks.busy("history") or service_ops.tasks.outbox.qsize() > 0,
+    sync.tick()
+    check(sync.tasks.busy("history") or sync.tasks.outbox.qsize() > 0,
           "no refresh while the history panel is open")
-    service_ops.tasks.join("history")
-    service_ops.tick()
+    sync.tasks.join("history")
+    sync.tick()
     check(bpy.ops.tshirt.job_open(job_id=job_id, wait=True) == {"FINISHED"}, "job_open")
     opened = [img.name for img in bpy.data.images if img.name.startswith(f"tshirt_{job_id}_")]
     check(len(opened) == 6, f"opened {opened}")
@@ -793,9 +793,9 @@ def main() -> int:
     try:
         info = SCENARIOS[name](zip_path, work)
     finally:
-        ops = sys.modules.get(f"{PKG}.ui.operators")
-        if ops is not None:  # never leave a render child behind, even after a failed check
-            ops._end_session()
+        session = sys.modules.get(f"{PKG}.ui.render_session")
+        if session is not None:  # never leave a render child behind, even after a failed check
+            session.end_session()
     print("SCENARIO-OK " + json.dumps(info))
     return 0
 

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from blender_addon.core import panel_logic
 from shared import angles, colors, presets, quality, templates
+from shared.contracts import RenderSpec
 from shared.errors import InvalidInput
 
 
@@ -48,7 +49,7 @@ def test_hex_and_picker_round_trip(rgb):
 
 
 def test_named_and_short_colours_and_errors():
-    assert panel_logic.hex_from_srgb(panel_logic.srgb_from_text(" Navy ")) == "#000080"
+    assert panel_logic.hex_from_srgb(panel_logic.srgb_from_text(" Navy ")) == "#1f2a44"
     assert panel_logic.hex_from_srgb(panel_logic.srgb_from_text("#FA0")) == "#ffaa00"
     assert panel_logic.hex_from_srgb((1.5, -0.2, 0.5)) == "#ff0080"
     with pytest.raises(InvalidInput, match="not a colour"):
@@ -83,24 +84,27 @@ def test_output_folder_is_fresh_and_never_a_path_from_the_name(tmp_path):
         tmp_path / "prod_1-20260102-030405-2"
 
 
-def _request(design_file: Path, **overrides):
+def _spec(design_file: Path, **overrides):
     values = dict(design=str(design_file), preset="chest-medium", color="navy",
                   template="classic-tee", quality_name="preview",
                   angle_flags=(True, False, False, True, False, False), animation=True,
                   frames=12, background="#eee", output_dir="/tmp/out")
     values.update(overrides)
-    return panel_logic.build_request(**values)
+    return panel_logic.build_spec(**values)
 
 
-def test_build_request_normalises_through_the_render_spec(tmp_path):
+def test_build_spec_normalises_what_the_panel_holds(tmp_path):
     design = write_png(tmp_path / "d.png", 100, 100)
-    request = _request(design)
-    assert request.color == "#000080" and request.background == "#eeeeee"
-    assert request.angles == ("front_0deg", "back_180deg")
-    assert request.frames == 12 and request.animation
-    assert request.resolution is None and request.samples is None
-    still = _request(design, animation=False, resolution=64, samples=2)
-    assert still.frames is None and still.resolution == 64 and still.samples == 2
+    spec = _spec(design)
+    assert spec.design == str(design.resolve()) and spec.output_dir == "/tmp/out"
+    assert spec.color == "#1f2a44" and spec.background == "#eeeeee"
+    assert spec.angles == ("front_0deg", "back_180deg")
+    assert spec.animation.enabled and spec.animation.frames == 12
+    assert spec.resolution is None and spec.samples is None
+    assert spec.job_id is None and spec.template == "classic-tee" and spec.quality == "preview"
+    still = _spec(design, animation=False, resolution=64, samples=2)
+    assert not still.animation.enabled and still.resolution == 64 and still.samples == 2
+    assert RenderSpec.from_json(still.to_json()) == still  # what spec.json carries
 
 
 @pytest.mark.parametrize(("overrides", "message"), [
@@ -112,14 +116,14 @@ def test_build_request_normalises_through_the_render_spec(tmp_path):
     ({"background": "plaid"}, "Unknown background"),
     ({"frames": 1}, "between 2 and"),
 ])
-def test_build_request_refuses_with_one_sentence(tmp_path, overrides, message):
+def test_build_spec_refuses_with_one_sentence(tmp_path, overrides, message):
     design = write_png(tmp_path / "d.png", 100, 100)
     with pytest.raises(InvalidInput, match=message):
-        _request(design, **overrides)
+        _spec(design, **overrides)
 
 
-def test_build_request_refuses_a_non_image(tmp_path):
+def test_build_spec_refuses_a_non_image(tmp_path):
     fake = tmp_path / "design.png"
     fake.write_bytes(b"GIF89a")
     with pytest.raises(InvalidInput, match="PNG or JPEG"):
-        _request(fake)
+        _spec(fake)

@@ -8,7 +8,6 @@ would.
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pytest
@@ -29,8 +28,6 @@ def test_send_to_store_down_wrong_token_then_sent_with_matching_checksums(
     assert live_service.get(f"/admin/render-jobs/{info['job']}").json()["status"] == "completed"
 
 
-@pytest.mark.skipif(importlib.util.find_spec("sync_service.queue") is None,
-                    reason="the sync service has no render queue yet (issue 6)")
 def test_render_on_the_farm_followed_cancelled_retried_and_opened(
         built_zip, tmp_path, live_service):
     info = run_scenario("service_farm", built_zip, tmp_path, live_service, timeout=300)
