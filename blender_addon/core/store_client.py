@@ -7,48 +7,31 @@
   against their sha256).
 - "Test connection": ``GET /health`` then an authenticated GET, summed up in one sentence.
 
-Every failure is a ``SyncFailed`` (or ``InvalidInput`` for settings) with a one-sentence message;
+Sessions (timeouts, back-off, User-Agent) and the outputs upload are ``shared.http``'s. Every
+failure is a ``SyncFailed`` (or ``InvalidInput`` for settings) with a one-sentence message;
 details go to the log. The caller checks ``bpy.app.online_access`` first.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urljoin
 
 import requests
-from requests.adapters import HTTPAdapter
-from urllib3.util.retry import Retry
 
-from .._shared import contracts, errors, validation
+from .._shared import contracts, errors, http, jobs, validation
 
 _log = logging.getLogger(__name__)
 
-USER_AGENT = "tshirt-render-blender-addon"
-TIMEOUT = (5.0, 120.0)  # connect, read (uploads of full-size stills take a while)
+#: Who is speaking, in the User-Agent.
+COMPONENT = "blender-addon"
 POLL_TIMEOUT = (3.0, 10.0)  # the small GETs that follow a job
 REFUSED_TOKEN = "The sync service refused the token; check it in the add-on's preferences."
-TERMINAL = frozenset({"completed", "failed", "cancelled"})
-SOURCE = "blender"
-MEDIA_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
-               ".mp4": "video/mp4"}
-
-
-def session_with_retries(retries: int = 3) -> requests.Session:
-    """Back-off on connection errors, 429 and 5xx for idempotent requests; never re-POSTs."""
-    retry = Retry(total=retries, connect=retries, backoff_factor=0.5,
-                  status_forcelist=(429, 502, 503, 504), allowed_methods={"GET", "HEAD"},
-                  raise_on_status=False)
-    session = requests.Session()
-    session.mount("http://", HTTPAdapter(max_retries=retry))
-    session.mount("https://", HTTPAdapter(max_retries=retry))
-    session.headers["User-Agent"] = USER_AGENT
-    return session
 
 
 @dataclass(frozen=True)
@@ -70,7 +53,7 @@ class StoreClient:
         if not token:
             raise errors.InvalidInput("Set the sync service token in the add-on's preferences.")
         self.base_url = base_url.rstrip("/")
-        self.session = session or session_with_retries()
+        self.session = session or http.session_with_retries(COMPONENT)
         self.session.headers["Authorization"] = f"Bearer {token}"
 
     # -- connection ---------------------------------------------------------------------------
@@ -154,14 +137,14 @@ class StoreClient:
             if not name or name in (".", "..") or any(ch in name for ch in "/\\\0"):
                 raise errors.SyncFailed(f"The sync service listed an odd file name {name!r}.")
             target = folder / name
-            if target.is_file() and _sha256(target) == output.get("sha256"):
+            if target.is_file() and validation.file_sha256(target) == output.get("sha256"):
                 saved.append(target)
                 continue
             # the service's URLs carry its own prefix (script root): resolve against the origin
             url = urljoin(self.base_url + "/", str(output.get("url", "")))
             partial = target.with_name(target.name + ".part")
             try:
-                with self.session.get(url, timeout=TIMEOUT, stream=True) as response:
+                with self.session.get(url, stream=True) as response:
                     self._check(response, url)
                     with partial.open("wb") as handle:
                         for chunk in response.iter_content(1 << 16):
@@ -172,7 +155,7 @@ class StoreClient:
                     f"Could not download {name} from the sync service.") from exc
             except OSError as exc:
                 raise errors.InvalidInput(f"Cannot write {partial}: {exc.strerror}.") from exc
-            if _sha256(partial) != output.get("sha256"):
+            if validation.file_sha256(partial) != output.get("sha256"):
                 partial.unlink(missing_ok=True)
                 raise errors.SyncFailed(f"{name} arrived damaged (its checksum does not match).")
             os.replace(partial, target)
@@ -191,7 +174,7 @@ class StoreClient:
         spec = manifest.spec
         fields = {
             "product_id": product_id,
-            "source": SOURCE,
+            "source": jobs.JobSource.BLENDER.value,
             "preset": spec.preset,
             "color": spec.color,
             "quality": spec.quality,
@@ -211,28 +194,25 @@ class StoreClient:
         job_id = job.get("id")
         if not isinstance(job_id, str):
             raise errors.SyncFailed("The sync service answered without a job id.")
-        uploads = []
+        url = f"{self.base_url}/admin/render-jobs/{quote(job_id)}/outputs"
         try:
-            for output in manifest.outputs:
-                path = output_dir / output.file
-                media = MEDIA_TYPES.get(path.suffix.lower(), "application/octet-stream")
-                uploads.append(("files", (output.file, path.open("rb"), media)))
-            return self._post(f"/admin/render-jobs/{job_id}/outputs",
-                              data={"manifest": manifest_text}, files=uploads)
+            return self._answer("POST", url, lambda: http.post_outputs(self.session, url,
+                                                                       output_dir))
         except OSError as exc:
             raise errors.InvalidInput(f"A render file is missing: {exc.filename}.") from exc
-        finally:
-            for _, (_, handle, _) in uploads:
-                handle.close()
 
     def _post(self, path: str, **kwargs: Any) -> dict[str, Any]:
         return self._request("POST", path, **kwargs)
 
     def _request(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         url = self.base_url + path
-        kwargs.setdefault("timeout", TIMEOUT)
+        return self._answer(method, url, lambda: self.session.request(method, url, **kwargs))
+
+    def _answer(self, method: str, url: str,
+                send: Callable[[], requests.Response]) -> dict[str, Any]:
+        """The JSON object ``send()`` got back; a one-sentence ``SyncFailed`` otherwise."""
         try:
-            response = self.session.request(method, url, **kwargs)
+            response = send()
         except requests.RequestException as exc:
             _log.warning("%s %s failed: %s", method, url, exc)
             raise errors.SyncFailed(f"Could not reach the sync service at {self.base_url}.") \
@@ -262,15 +242,3 @@ class StoreClient:
             message = REFUSED_TOKEN
         raise errors.SyncFailed(
             message or f"The sync service answered HTTP {response.status_code}.")
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-#: The client is used for far more than the store now; both names work.
-ServiceClient = StoreClient

@@ -14,16 +14,19 @@ from addon_pngs import write_png
 from common_helpers import free_port
 
 from blender_addon.core import service_tasks, store_client
+from shared import http
 from shared.errors import InvalidInput, SyncFailed
 
 
 @pytest.fixture
 def client(live_service) -> store_client.StoreClient:
-    return store_client.ServiceClient(live_service.url, SERVICE_TOKEN)
+    return store_client.StoreClient(live_service.url, SERVICE_TOKEN)
 
 
-def dead_url() -> str:
-    return f"http://127.0.0.1:{free_port()}"
+def offline_client() -> store_client.StoreClient:
+    """A client for a port nobody listens on, which gives up at once."""
+    return store_client.StoreClient(f"http://127.0.0.1:{free_port()}", SERVICE_TOKEN,
+                                    session=http.session_with_retries("test", retries=0))
 
 
 # -- the client against the real service -------------------------------------------------------
@@ -32,11 +35,10 @@ def dead_url() -> str:
 def test_connection_check_is_one_sentence_for_each_case(live_service, client):
     assert client.check_connection() == store_client.ConnectionCheck(
         True, True, "The sync service answered and accepted the token.")
-    wrong = store_client.ServiceClient(live_service.url, "nope").check_connection()
+    wrong = store_client.StoreClient(live_service.url, "nope").check_connection()
     assert (wrong.answered, wrong.token_ok) == (True, False)
     assert wrong.message == "The sync service answered but refused the token."
-    down = store_client.ServiceClient(
-        dead_url(), SERVICE_TOKEN, session=store_client.session_with_retries(0)).check_connection()
+    down = offline_client().check_connection()
     assert not down.answered and down.message.endswith("did not answer.")
 
 
@@ -74,10 +76,9 @@ def test_submit_cancel_and_retry(client, render_dir, tmp_path):
 
 def test_errors_are_sentences(live_service, client):
     with pytest.raises(SyncFailed, match="refused the token"):
-        store_client.ServiceClient(live_service.url, "nope").product_jobs("prod_client")
+        store_client.StoreClient(live_service.url, "nope").product_jobs("prod_client")
     with pytest.raises(SyncFailed, match="Could not reach the sync service"):
-        store_client.ServiceClient(dead_url(), SERVICE_TOKEN,
-                                   session=store_client.session_with_retries(0)).get_job("x")
+        offline_client().get_job("x")
     with pytest.raises(SyncFailed) as info:
         client.get_job("rjob_nope")
     assert info.value.message.endswith(".") and "\n" not in info.value.message

@@ -8,6 +8,7 @@ import pytest
 from addon_fake_store import TOKEN, FakeStore
 
 from blender_addon.core import store_client
+from shared import http
 from shared.errors import InvalidInput, SyncFailed
 
 
@@ -18,10 +19,10 @@ def test_a_render_is_reported_as_a_job_then_its_outputs(render_dir):
     create, outputs = store.requests
     assert create["path"] == "/admin/render-jobs"
     assert create["headers"]["Authorization"] == f"Bearer {TOKEN}"
-    assert create["headers"]["User-Agent"] == store_client.USER_AGENT
+    assert create["headers"]["User-Agent"] == http.user_agent(store_client.COMPONENT)
     body = create["body"]
     for name, value in [("product_id", b"prod_9"), ("source", b"blender"),
-                        ("preset", b"back-large"), ("color", b"#000080"),
+                        ("preset", b"back-large"), ("color", b"#1f2a44"),
                         ("animation", b"false"), ("template_id", b"classic-tee")]:
         assert f'name="{name}"'.encode() + b"\r\n\r\n" + value in body, name
     assert b'name="design"; filename="logo.png"' in body and b"Content-Type: image/png" in body
@@ -43,7 +44,7 @@ def test_an_unreachable_service_is_one_sentence(render_dir):
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     client = store_client.StoreClient(f"http://127.0.0.1:{port}", TOKEN,
-                                      session=store_client.session_with_retries(retries=0))
+                                      session=http.session_with_retries("test", retries=0))
     with pytest.raises(SyncFailed, match="Could not reach the sync service"):
         client.report_render(render_dir, "prod_9")
 
