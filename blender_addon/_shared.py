@@ -11,8 +11,10 @@ try:
         child_process,
         colors,
         contracts,
+        design_image,
         errors,
         http,
+        icc,
         jobs,
         presets,
         quality,
@@ -25,8 +27,10 @@ except ImportError:
         child_process,
         colors,
         contracts,
+        design_image,
         errors,
         http,
+        icc,
         jobs,
         presets,
         quality,
@@ -35,6 +39,6 @@ except ImportError:
     )
 
 __all__ = [
-    "angles", "child_process", "colors", "contracts", "errors", "http", "jobs", "presets",
-    "quality", "templates", "validation",
+    "angles", "child_process", "colors", "contracts", "design_image", "errors", "http", "icc",
+    "jobs", "presets", "quality", "templates", "validation",
 ]
