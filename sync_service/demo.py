@@ -15,6 +15,8 @@ from pathlib import Path
 
 import requests
 
+from shared.jobs import TERMINAL, JobStatus
+
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE = REPO / "render_assets" / "designs" / "sample.png"
 FIELDS = {"product_id": "sample", "preset": "chest-medium", "color": "#c8102e"}
@@ -48,7 +50,7 @@ def run(base: str, data_dir: Path, token: str | None, timeout_s: float = 1800) -
     _say(f"submitted {SAMPLE.name} as job {job['id']} (POST {base}/admin/render-jobs)")
     last = None
     deadline = time.monotonic() + timeout_s
-    while job["status"] not in ("completed", "failed", "cancelled"):
+    while job["status"] not in TERMINAL:
         if time.monotonic() > deadline:
             _say("gave up waiting; the job is still " + job["status"])
             return 1
@@ -60,7 +62,7 @@ def run(base: str, data_dir: Path, token: str | None, timeout_s: float = 1800) -
             _say(f"{job['status']:<11} {job['progress']:>3}%  {job['stage']}")
             last = state
     print(json.dumps(job, indent=2), flush=True)
-    if job["status"] != "completed":
+    if job["status"] != JobStatus.COMPLETED:
         _say(f"the sample job ended {job['status']}: {job['error']}")
         return 1
     folder = data_dir / "jobs" / job["id"] / "outputs"

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from shared.contracts import ProgressEvent
 from shared.errors import NotFound
 from shared.jobs import (
     RUNNING,
@@ -25,6 +26,9 @@ from shared.jobs import (
 
 from ..errors import Conflict
 from ..models import RenderJob, utcnow
+
+#: The running statuses as stored, for the conditional UPDATEs and queries on them.
+RUNNING_VALUES = tuple(sorted(s.value for s in RUNNING))
 
 
 def transition(session: Session, job_id: str, target: str | JobStatus,
@@ -88,30 +92,29 @@ def set_media_status(session: Session, job_id: str, target: str | MediaSyncStatu
     return False
 
 
-def record_progress(session: Session, job_id: str, *, stage: str, images_done: int,
-                    images_total: int, frames_done: int, frames_total: int,
-                    worker_id: str | None = None) -> bool:
-    """Store a running job's counts, stage text, progress and heartbeat; ignored (False) once the
-    job has left the running states, so a late event cannot resurrect a cancelled job."""
-    status = session.scalar(select(RenderJob.status).where(RenderJob.id == job_id))
-    if status is None:
-        raise NotFound(f"No render job {job_id!r}.")
-    percent = progress_percent(status, images_done=images_done, images_total=images_total,
-                               frames_done=frames_done, frames_total=frames_total)
+def record_progress(session: Session, job_id: str, worker_id: str, status: str,
+                    event: ProgressEvent | None = None) -> bool:
+    """The one progress write: a running job's heartbeat and, with `event`, its stage, counts
+    and percentage (as of `status`, the running status its worker moved it to). Guarded in the
+    UPDATE itself: it lands only while the job is running and still held by `worker_id`. False
+    when it is not (cancelled, requeued, taken over), so a late event cannot resurrect a job and
+    the worker knows to stop its render."""
     now = utcnow()
-    values: dict[str, Any] = dict(
-        stage=stage[:200], images_done=images_done, images_total=images_total,
-        frames_done=frames_done, frames_total=frames_total, progress=percent,
-        heartbeat_at=now, updated_at=now,
-    )
-    if worker_id is not None:
-        values["worker_id"] = worker_id
+    values: dict[str, Any] = {"heartbeat_at": now, "updated_at": now}
+    if event is not None:
+        values.update(
+            stage=event.stage, images_done=event.images_done,
+            images_total=event.images_total, frames_done=event.frames_done,
+            frames_total=event.frames_total,
+            progress=progress_percent(status, images_done=event.images_done,
+                                      images_total=event.images_total,
+                                      frames_done=event.frames_done,
+                                      frames_total=event.frames_total))
     result = session.execute(
         update(RenderJob)
-        .where(RenderJob.id == job_id, RenderJob.status.in_(sorted(s.value for s in RUNNING)))
+        .where(RenderJob.id == job_id, RenderJob.worker_id == worker_id,
+               RenderJob.status.in_(RUNNING_VALUES))
         .values(**values)
-        .execution_options(synchronize_session=False)
-    )
+        .execution_options(synchronize_session=False))
     session.commit()
     return result.rowcount == 1
-

@@ -23,13 +23,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from shared.contracts import MANIFEST_NAME, Manifest, ProgressEvent
 from shared.errors import InvalidTransition, TshirtError, error_for_exit_code
-from shared.jobs import RUNNING, JobSource, JobStatus, progress_percent
+from shared.jobs import JobSource, JobStatus
 
 from ..config import QueueSettings
 from ..db import Database
@@ -37,14 +36,13 @@ from ..errors import Conflict
 from ..ids import new_ulid
 from ..jobs.commands import record_outputs
 from ..jobs.storage import TMP_DIR, Storage
-from ..jobs.transitions import transition
+from ..jobs.transitions import RUNNING_VALUES, record_progress, transition
 from ..models import RenderJob, utcnow
 from .remote import ServiceClient
 from .runner import BlenderRun, RendererCommand, child_environment, render_args
 
 _log = logging.getLogger(__name__)
 
-RUNNING_VALUES = sorted(s.value for s in RUNNING)
 RENDER_DIR_PREFIX = "render-"
 #: Stages of the renderer after the scene is built: the job is then `rendering`.
 RENDERING_STAGES = frozenset({"rendering", "animating", "encoding", "done"})
@@ -307,28 +305,9 @@ class RenderWorker:
     # -- progress ------------------------------------------------------------------------------
 
     def write_progress(self, run: ActiveRun, status: str, event: ProgressEvent | None) -> bool:
-        """Store counts, stage and heartbeat for a run that still owns its job; False when it
-        no longer does (cancelled, requeued, taken over)."""
-        now = utcnow()
-        values: dict[str, Any] = {"heartbeat_at": now, "updated_at": now}
-        if event is not None:
-            values.update(
-                stage=event.stage, images_done=event.images_done,
-                images_total=event.images_total, frames_done=event.frames_done,
-                frames_total=event.frames_total,
-                progress=progress_percent(status, images_done=event.images_done,
-                                          images_total=event.images_total,
-                                          frames_done=event.frames_done,
-                                          frames_total=event.frames_total))
+        """Progress and heartbeat of a run; False once it no longer owns its job."""
         with self.db.session() as session:
-            result = session.execute(
-                update(RenderJob)
-                .where(RenderJob.id == run.job_id, RenderJob.worker_id == run.token,
-                       RenderJob.status.in_(RUNNING_VALUES))
-                .values(**values)
-                .execution_options(synchronize_session=False))
-            session.commit()
-            return result.rowcount == 1
+            return record_progress(session, run.job_id, run.token, status, event)
 
     def start_rendering(self, run: ActiveRun) -> bool:
         with self.db.session() as session:

@@ -7,6 +7,7 @@ import json
 import os
 import threading
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +19,9 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import sessionmaker
 
 from shared.angles import ANGLE_IDS
-from shared.contracts import Manifest, OutputFile, RenderSpec
+from shared.contracts import Manifest, OutputFile, ProgressEvent, RenderSpec
 from shared.errors import InvalidTransition
-from shared.jobs import JobStatus
+from shared.jobs import JobStatus, progress_percent
 from sync_service.jobs import commands, forms, transitions
 from sync_service.jobs.storage import Storage
 from sync_service.jobs.uploads import check_design
@@ -366,16 +367,58 @@ def test_concurrent_cancel_requests_over_http(app: Flask, auth: dict, create_job
                                  headers=auth).json["status"] == "cancelled"
 
 
-def test_progress_is_recorded_only_while_running(app: Flask, create_job, client: FlaskClient,
-                                                 auth: dict) -> None:
-    job = create_job().json
+def _job_row(app: Flask, job_id: str) -> RenderJob:
     with app.extensions["tshirt"].db.session() as session:
-        counts = dict(images_done=3, images_total=6, frames_done=0, frames_total=48)
-        assert not transitions.record_progress(session, job["id"], stage="x", **counts)
-        _set_status(app, job["id"], JobStatus.COMPOSITING, JobStatus.RENDERING)
-        assert transitions.record_progress(session, job["id"], stage="front_0deg",
-                                            worker_id="w1", **counts)
-    body = client.get(f"/admin/render-jobs/{job['id']}", headers=auth).json
-    assert 5 < body["progress"] < 99 and body["stage"] == "front_0deg"
-    assert body["worker_id"] == "w1" and body["heartbeat_at"] is not None
-    assert utcnow()  # timestamps are timezone-aware UTC
+        job = session.get(RenderJob, job_id)
+        assert job is not None
+        session.expunge(job)
+        return job
+
+
+def test_progress_lands_only_for_the_worker_holding_a_running_job(
+        app: Flask, create_job, client: FlaskClient, auth: dict) -> None:
+    job_id = create_job().json["id"]
+    event = ProgressEvent(stage="rendering", images_done=3, images_total=6, frames_done=0,
+                          frames_total=48)
+    db = app.extensions["tshirt"].db
+    with db.session() as session:
+        # Pending: nobody holds it yet, so nothing is written.
+        assert not transitions.record_progress(session, job_id, "w1", "rendering", event)
+        assert _job_row(app, job_id).stage == "queued"
+        transitions.transition(session, job_id, JobStatus.COMPOSITING, worker_id="w1")
+        transitions.transition(session, job_id, JobStatus.RENDERING)
+        # Another worker (one that lost the job to a requeue) writes nothing.
+        assert not transitions.record_progress(session, job_id, "w2", "rendering", event)
+        assert _job_row(app, job_id).images_done == 0
+        before = datetime.now(UTC)
+        assert transitions.record_progress(session, job_id, "w1", "rendering", event)
+    body = client.get(f"/admin/render-jobs/{job_id}", headers=auth).json
+    assert body["stage"] == "rendering" and body["worker_id"] == "w1"
+    assert body["counts"] == {"images_done": 3, "images_total": 6, "frames_done": 0,
+                              "frames_total": 48}
+    assert body["progress"] == progress_percent("rendering", images_done=3, images_total=6,
+                                                frames_done=0, frames_total=48)
+    assert 5 < body["progress"] < 99
+    heartbeat = datetime.fromisoformat(body["heartbeat_at"].replace("Z", "+00:00"))
+    assert before - timedelta(seconds=1) <= heartbeat <= datetime.now(UTC)
+
+    # A heartbeat alone moves the time, not the counts.
+    with db.session() as session:
+        assert transitions.record_progress(session, job_id, "w1", "rendering")
+    row = _job_row(app, job_id)
+    assert row.images_done == 3 and row.stage == "rendering"
+
+    # Once cancelled, a late event from the same worker is refused and changes nothing.
+    assert client.post(f"/admin/render-jobs/{job_id}/cancel", headers=auth).status_code == 200
+    late = ProgressEvent(stage="animating", images_done=6, images_total=6, frames_done=10,
+                         frames_total=48)
+    with db.session() as session:
+        assert not transitions.record_progress(session, job_id, "w1", "rendering", late)
+    row = _job_row(app, job_id)
+    assert row.status == "cancelled" and row.stage == "cancelled" and row.images_done == 3
+
+
+def test_timestamps_are_timezone_aware_utc() -> None:
+    now = utcnow()
+    assert now.utcoffset() == timedelta(0)
+    assert abs((now - datetime.now(UTC)).total_seconds()) < 5
