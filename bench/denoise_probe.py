@@ -18,6 +18,7 @@ sys.path.insert(0, str(REPO))
 
 import bpy  # noqa: E402
 
+from blender_addon.core.planning import RenderSettings  # noqa: E402
 from blender_addon.render import cycles_setup  # noqa: E402
 from blender_addon.render.scene import build_scene  # noqa: E402
 
@@ -34,7 +35,7 @@ def _render_seconds(scene: bpy.types.Scene) -> float:
 def main() -> None:
     scene = build_scene().scene
     cycles_setup.configure(
-        scene, cycles_setup.RenderSettings(RESOLUTION, 1, 0.0, True, 2), cycles_setup.CPU)
+        scene, RenderSettings(RESOLUTION, 1, 0.0, True, 2), cycles_setup.CPU)
     scene.cycles.denoising_prefilter = "ACCURATE"  # the (Blender's default) setup
     _render_seconds(scene)  # loads the kernels and the denoiser's weights
     with_denoiser = min(_render_seconds(scene) for _ in range(REPEATS))

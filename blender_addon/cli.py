@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from ._shared import angles, colors, contracts, errors, presets, quality
+from .core import planning
 
 _log = logging.getLogger("blender_addon.cli")
 PROG = "tshirt-render"
@@ -89,7 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     run = p.add_argument_group("run")
     run.add_argument("--json", action="store_true", help="print the result as JSON")
     run.add_argument("--cpu", action="store_true", help="never use a GPU")
-    run.add_argument("--turntable-method", choices=("auto", "path", "baked"), default="auto",
+    run.add_argument("--turntable-method", choices=planning.TURNTABLE_METHODS, default="auto",
                      help=argparse.SUPPRESS)
     run.add_argument("--verbose", action="store_true",
                      help="show Blender's output and tracebacks on stderr")
@@ -408,13 +409,12 @@ def _render(args: argparse.Namespace, specs: list[contracts.RenderSpec], streams
                 reporter.emit("cancelled", "cancelled by a signal")
         streams.err.write(f"{PROG}: error (cancelled): the render was cancelled.\n")
 
-    cancellation = Cancellation(on_cancel)
-    cancellation.install()
-    renderer_files = _FilesProxy(renderer)
-    cancellation.current = renderer_files  # type: ignore[assignment]
-    if args.batch:
-        return _run_batch(renderer, args, streams)
-    return _run_specs(renderer, specs, args, streams)
+    # left before Python shuts down (see Cancellation): Blender 4.2 crashes on exit otherwise
+    with Cancellation(on_cancel) as cancellation:
+        cancellation.current = _FilesProxy(renderer)  # type: ignore[assignment]
+        if args.batch:
+            return _run_batch(renderer, args, streams)
+        return _run_specs(renderer, specs, args, streams)
 
 
 class _FilesProxy:

@@ -105,30 +105,60 @@ def _remove(path: Path) -> None:
 
 
 class Cancellation:
-    """Stops the process cleanly on SIGINT/SIGTERM, whatever the main thread is doing."""
+    """Stops the process cleanly on SIGINT/SIGTERM, whatever the main thread is doing.
+
+    A context manager around the work: on the way out the watcher thread is stopped and joined
+    and the previous handlers come back. A watcher left running into interpreter shutdown is
+    woken there (its socket is closed by the garbage collector) and Blender 4.2 crashes on exit
+    (SIGSEGV, exit 139) under any daemon thread that runs Python code that late.
+    """
 
     def __init__(self, on_cancel: Callable[[], None]) -> None:
         self._on_cancel = on_cancel
         self.current: JobFiles | None = None
-        self._installed = False
+        self._thread: threading.Thread | None = None
+        self._writer: socket.socket | None = None
+        self._previous: dict[int, object] = {}
+        self._previous_fd = -1
+
+    def __enter__(self) -> Cancellation:
+        self.install()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.uninstall()
 
     def install(self) -> None:
-        if self._installed or threading.current_thread() is not threading.main_thread():
+        """Watch for the signals (only the main thread can set signal handlers)."""
+        if self._thread is not None or threading.current_thread() is not threading.main_thread():
             return
         reader, writer = socket.socketpair()
         writer.setblocking(False)
-        self._keep = (reader, writer)
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, lambda *_: None)  # the wakeup fd does the work
-        signal.set_wakeup_fd(writer.fileno(), warn_on_full_buffer=False)
-        threading.Thread(target=self._watch, args=(reader,), name="tshirt-cancel",
-                         daemon=True).start()
-        self._installed = True
+        for sig in _SIGNALS:
+            self._previous[sig] = signal.signal(sig, _wake_only)
+        self._previous_fd = signal.set_wakeup_fd(writer.fileno(), warn_on_full_buffer=False)
+        self._writer = writer
+        self._thread = threading.Thread(target=self._watch, args=(reader,), name="tshirt-cancel",
+                                        daemon=True)
+        self._thread.start()
+
+    def uninstall(self) -> None:
+        """Restore the previous handlers and end the watcher (closing its socket wakes it)."""
+        if self._thread is None or self._writer is None:
+            return
+        signal.set_wakeup_fd(self._previous_fd)
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)  # type: ignore[arg-type]
+        self._previous.clear()
+        self._writer.close()
+        self._thread.join()
+        self._thread = self._writer = None
 
     def _watch(self, reader: socket.socket) -> None:
-        data = reader.recv(1)
+        with reader:
+            data = reader.recv(1)
         if not data:
-            return
+            return  # uninstalled
         try:
             job = self.current
             if job is not None:
@@ -140,3 +170,10 @@ class Cancellation:
                 sys.stdout.flush()
                 sys.stderr.flush()
             os._exit(errors.EXIT_CODES["cancelled"])
+
+
+_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+def _wake_only(signum: int, frame: object) -> None:
+    """The Python-level handler does nothing: the wakeup fd byte makes the watcher act."""

@@ -23,7 +23,8 @@ import bpy
 import numpy as np
 
 from .._shared import errors
-from . import cycles_setup, materials
+from ..core.planning import RenderSettings
+from . import cycles_setup, materials, shots
 
 _log = logging.getLogger(__name__)
 BAKE_UV = "Bake"
@@ -50,12 +51,8 @@ _cache: dict[str, object] = {}
 
 
 def forget_cache() -> None:
+    """Drop the bake of a previously built scene (its geometry is gone)."""
     _cache.clear()
-
-
-def supported(device: cycles_setup.Device) -> bool:
-    """Baking works on every Cycles device."""
-    return True
 
 
 # ------------------------------------------------------------------------------------------
@@ -136,8 +133,7 @@ def bake_irradiance(shirt, device: cycles_setup.Device) -> bpy.types.Image:
     obj.select_set(True)
     view_layer.objects.active = obj
     shirt.aim_camera(0.0)
-    cycles_setup.configure(scene, cycles_setup.RenderSettings(64, BAKE_SAMPLES, 0.0, False,
-                                                               BAKE_BOUNCES),
+    cycles_setup.configure(scene, RenderSettings(64, BAKE_SAMPLES, 0.0, False, BAKE_BOUNCES),
                            device)
     bake = scene.render.bake
     bake.use_pass_direct = True
@@ -215,12 +211,10 @@ def _turntable_material(shirt, irradiance: bpy.types.Image) -> bpy.types.Materia
 # frames
 
 
-def render_frames(shirt, settings: cycles_setup.RenderSettings, device: cycles_setup.Device,
+def render_frames(shirt, settings: RenderSettings, device: cycles_setup.Device,
                   frames: int, frame_dir: Path, frame_done: Callable[[int], None],
                   timings: dict[str, float]) -> None:
     """Turn the shirt (with its baked lighting) in front of the camera, frame by frame."""
-    from .turntable import render_turning_frames
-
     scene = shirt.scene
     t = time.monotonic()
     irradiance = bake_irradiance(shirt, device)
@@ -232,9 +226,8 @@ def render_frames(shirt, settings: cycles_setup.RenderSettings, device: cycles_s
             slot.material = material
         # emission only: anti-aliasing samples, no bounces, nothing to denoise
         cycles_setup.configure(
-            scene, cycles_setup.RenderSettings(settings.resolution, FRAME_SAMPLES, 0.0, False, 0),
-            device)
-        render_turning_frames(shirt, frames, frame_dir, frame_done)
+            scene, RenderSettings(settings.resolution, FRAME_SAMPLES, 0.0, False, 0), device)
+        shots.render_turning_frames(shirt, frames, frame_dir, frame_done)
     finally:
         for slot in slots:
             slot.material = shirt.material

@@ -13,21 +13,12 @@ from dataclasses import dataclass
 
 import bpy
 
+from ..core.planning import RenderSettings
+
 _log = logging.getLogger(__name__)
 
 # Preferred order: OptiX is fastest on NVIDIA, then CUDA, HIP (AMD), Metal (Apple), oneAPI.
 GPU_BACKENDS = ("OPTIX", "CUDA", "HIP", "METAL", "ONEAPI")
-
-
-@dataclass(frozen=True)
-class RenderSettings:
-    """What one render pass (stills or turntable frames) uses."""
-
-    resolution: int
-    samples: int
-    adaptive_threshold: float
-    denoise: bool
-    max_bounces: int
 
 
 @dataclass(frozen=True)

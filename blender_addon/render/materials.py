@@ -12,6 +12,8 @@ import os
 
 import bpy
 
+from . import compat
+
 FABRIC_MATERIAL_NAME = "Fabric"
 UV_MAP_NAME = "Print"
 
@@ -41,9 +43,7 @@ PANEL_U_OFFSET = {"front": 0.0, "back": 2.0}
 
 def _new_node_material(name: str) -> bpy.types.Material:
     mat = bpy.data.materials.new(name)
-    if bpy.app.version < (5, 0, 0):
-        # Blender 5.0 always uses nodes and deprecates the flag.
-        mat.use_nodes = True
+    compat.use_nodes(mat)
     mat.node_tree.nodes.clear()
     return mat
 

@@ -10,16 +10,17 @@ from __future__ import annotations
 import logging
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
 import bpy
 
-from .._shared import angles, colors, contracts, errors, presets, quality, templates, validation
+from .._shared import angles, colors, contracts, errors, templates
 from ..core import manifest_writer
 from ..core.jobfiles import JobFiles
-from . import cycles_setup, studio, turntable
+from ..core.planning import JobPlan, plan_job
+from . import bake, cycles_setup, shots, studio, turntable
+from .scene import PrintPlacement, ShirtScene, build_scene
 
 _log = logging.getLogger(__name__)
 
@@ -49,61 +50,6 @@ class Reporter:
         self.stream.flush()
 
 
-@dataclass(frozen=True)
-class JobPlan:
-    """Everything derived from the spec before Blender does any work."""
-
-    spec: contracts.RenderSpec
-    design: validation.DesignInfo
-    placement: presets.Placement
-    template: templates.Template
-    still: cycles_setup.RenderSettings
-    frames: cycles_setup.RenderSettings
-
-
-def _even(value: float) -> int:
-    return max(16, int(round(value / 2.0)) * 2)
-
-
-def render_settings(spec: contracts.RenderSpec) -> tuple[cycles_setup.RenderSettings,
-                                                         cycles_setup.RenderSettings]:
-    """Stills and turntable settings: the quality level, with the spec's overrides applied to
-    the stills and scaled in proportion for the frames."""
-    level = quality.get_quality(spec.quality)
-    res = spec.resolution or level.resolution
-    spp = spec.samples or level.samples
-    still = cycles_setup.RenderSettings(res, spp, level.adaptive_threshold, level.denoise,
-                                        level.max_bounces)
-    frame_res = _even(res * level.animation_resolution / level.resolution)
-    frame_spp = max(1, round(spp * level.animation_samples / level.samples))
-    frames = cycles_setup.RenderSettings(frame_res, frame_spp, level.adaptive_threshold,
-                                         level.denoise, level.max_bounces)
-    return still, frames
-
-
-def find_template(template_id: str, root: Path | None = None) -> templates.Template:
-    found = templates.discover_templates(root or templates.default_templates_root())
-    try:
-        return found[template_id]
-    except KeyError:
-        raise errors.InvalidInput(
-            f"Unknown template {template_id!r}; available: {', '.join(sorted(found)) or 'none'}.",
-            code="unknown_template") from None
-
-
-def plan_job(spec: contracts.RenderSpec, templates_root: Path | None = None) -> JobPlan:
-    """Validate the inputs in the order a user fixes them: design, template, preset."""
-    design = validation.inspect_design_file(spec.design)
-    template = find_template(spec.template, templates_root)
-    if spec.preset not in template.supported_presets:
-        raise errors.InvalidInput(
-            f"Template {template.id!r} does not support preset {spec.preset!r}.",
-            code="unknown_preset")
-    placement = presets.fit_design(spec.preset, design.width, design.height)
-    still, frames = render_settings(spec)
-    return JobPlan(spec, design, placement, template, still, frames)
-
-
 class Renderer:
     """Renders jobs in this process, reusing the built scene between them."""
 
@@ -115,19 +61,17 @@ class Renderer:
         self.turntable_method = turntable_method
         self.current_files: JobFiles | None = None
         self.current_reporter: Reporter | None = None
-        self._shirt = None
+        self._shirt: ShirtScene | None = None
         self._template_id: str | None = None
         self._device: cycles_setup.Device | None = None
 
     # -- scene ----------------------------------------------------------------------------
-    def _scene_for(self, template: templates.Template):
-        from . import scene as scene_builder  # imports bpy-heavy modules only when rendering
-
+    def _scene_for(self, template: templates.Template) -> tuple[ShirtScene, bool]:
         if self._shirt is None or self._template_id != template.id:
             bpy.context.preferences.filepaths.use_scripts_auto_execute = False
-            self._shirt = scene_builder.build_scene(template)
+            self._shirt = build_scene(template)
             self._template_id = template.id
-            turntable.forget_cache()
+            bake.forget_cache()
             return self._shirt, True
         return self._shirt, False
 
@@ -179,8 +123,6 @@ class Renderer:
             self._device = cycles_setup.detect_device(scene, allow_gpu=self.allow_gpu)
         shirt.clear_turntable()
         shirt.set_color(colors.parse_color(spec.color).linear)
-        from .scene import PrintPlacement
-
         shirt.set_design(spec.design, PrintPlacement(plan.placement.side,
                                                      plan.placement.box.as_tuple()))
         if spec.background in ("transparent", "studio"):
@@ -192,18 +134,14 @@ class Renderer:
         outputs: list[contracts.OutputFile] = []
         t = time.monotonic()
         cycles_setup.configure(scene, plan.still, self._device)
-        scene.render.image_settings.media_type = "IMAGE"
-        scene.render.image_settings.file_format = "PNG"
-        scene.render.image_settings.color_mode = "RGBA"
-        scene.render.image_settings.color_depth = "8"
-        scene.render.image_settings.compression = 15
+        shots.use_png(scene)
         reporter.emit("rendering", f"rendering {len(spec.angles)} stills")
         for angle_id in spec.angles:
             shirt.aim_camera(angles.get_angle(angle_id).azimuth_deg)
             studio.crop_to_subject(scene, shirt.shirt)
             name = f"{angle_id}.png"
             temp = files.temp(name)
-            render_still(scene, temp)
+            shots.render_still(scene, temp)
             path = files.commit(temp, name)
             outputs.append(manifest_writer.describe(path, "still", angle=angle_id))
             reporter.images_done += 1
@@ -225,16 +163,3 @@ class Renderer:
                       item=contracts.MANIFEST_NAME)
         return manifest
 
-
-def render_still(scene: bpy.types.Scene, path: Path) -> None:
-    """Render the scene's camera and save the result (view transform applied) to `path`."""
-    try:
-        bpy.ops.render.render(write_still=False, scene=scene.name)
-        result = bpy.data.images.get("Render Result")
-        if result is None:
-            raise errors.RenderFailed("Blender produced no render result.")
-        result.save_render(filepath=str(path), scene=scene)
-    except RuntimeError as exc:
-        raise errors.RenderFailed(f"Blender could not render: {exc}".strip()) from None
-    if not path.is_file():
-        raise errors.RenderFailed(f"Blender did not write {path.name}.")

@@ -16,7 +16,7 @@ import bpy
 from mathutils import Vector
 
 from .._shared import errors, templates
-from . import materials, studio
+from . import compat, materials, studio
 from .shirt_mesh import PART_ATTRIBUTE, UV_MAP_NAME, build_shirt_mesh
 
 _log = logging.getLogger(__name__)
@@ -86,7 +86,7 @@ class ShirtScene:
         shirt.keyframe_insert("rotation_euler", index=2, frame=1)
         shirt.rotation_euler = (0.0, 0.0, 2.0 * math.pi)
         shirt.keyframe_insert("rotation_euler", index=2, frame=frames + 1)
-        for fcurve in _action_fcurves(shirt):
+        for fcurve in compat.action_fcurves(shirt):
             for key in fcurve.keyframe_points:
                 key.interpolation = "LINEAR"
             fcurve.extrapolation = "LINEAR"
@@ -98,20 +98,6 @@ class ShirtScene:
         """Back to a still shirt facing front."""
         self.shirt.animation_data_clear()
         self.shirt.rotation_euler = (0.0, 0.0, 0.0)
-
-
-def _action_fcurves(obj: bpy.types.Object) -> list[bpy.types.FCurve]:
-    """F-curves of the object's action on 4.2 (``action.fcurves``) and 4.4+/5.x (slots)."""
-    anim = obj.animation_data
-    action = anim.action if anim else None
-    if action is None:
-        return []
-    if hasattr(action, "fcurves") and bpy.app.version < (5, 0, 0):
-        return list(action.fcurves)
-    from bpy_extras import anim_utils
-
-    bag = anim_utils.action_get_channelbag_for_slot(action, anim.action_slot)
-    return list(bag.fcurves) if bag else []
 
 
 # --------------------------------------------------------------------------------------------

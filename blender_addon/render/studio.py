@@ -16,6 +16,8 @@ import bpy
 from bpy_extras.object_utils import world_to_camera_view
 from mathutils import Vector
 
+from . import compat
+
 RIG_NAME = "TShirt_Rig"
 CAMERA_NAME = "TShirt_Camera"
 BACKDROP_NAME = "TShirt_Backdrop"
@@ -134,12 +136,10 @@ def _build_backdrop(distance: float) -> bpy.types.Object:
     # only the camera sees it: it must neither light nor shadow the shirt
     for attr in ("visible_diffuse", "visible_glossy", "visible_transmission",
                  "visible_volume_scatter", "visible_shadow"):
-        if hasattr(obj, attr):
-            setattr(obj, attr, False)
+        setattr(obj, attr, False)
 
     mat = bpy.data.materials.new(BACKDROP_NAME)
-    if bpy.app.version < (5, 0, 0):
-        mat.use_nodes = True
+    compat.use_nodes(mat)
     tree = mat.node_tree
     tree.nodes.clear()
     coords = tree.nodes.new("ShaderNodeTexCoord")
@@ -166,8 +166,7 @@ def _build_backdrop(distance: float) -> bpy.types.Object:
 def build_world(scene: bpy.types.Scene) -> bpy.types.World:
     """Subtle grey ambient for lighting; camera rays see a separate, switchable colour."""
     world = bpy.data.worlds.get(WORLD_NAME) or bpy.data.worlds.new(WORLD_NAME)
-    if bpy.app.version < (5, 0, 0):
-        world.use_nodes = True
+    compat.use_nodes(world)
     tree = world.node_tree
     tree.nodes.clear()
     ambient = tree.nodes.new("ShaderNodeBackground")
@@ -264,10 +263,8 @@ def configure_render(scene: bpy.types.Scene, resolution: int = 1024, samples: in
     cycles.use_denoising = True
     with contextlib.suppress(TypeError):  # builds without OIDN keep their default
         cycles.denoiser = "OPENIMAGEDENOISE"
-    if hasattr(cycles, "denoising_quality"):
-        cycles.denoising_quality = "BALANCED"
-    if hasattr(cycles, "denoising_input_passes"):
-        cycles.denoising_input_passes = "RGB_ALBEDO_NORMAL"
+    cycles.denoising_quality = "BALANCED"
+    cycles.denoising_input_passes = "RGB_ALBEDO_NORMAL"
     # diffuse cloth needs few bounces; keeps CPU renders quick
     cycles.max_bounces = 4
     cycles.diffuse_bounces = 2

@@ -16,36 +16,32 @@ from __future__ import annotations
 import logging
 import shutil
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import bpy
 
-from .._shared import contracts, errors
+from .._shared import colors, contracts, errors
 from ..core import manifest_writer
-from . import cycles_setup, studio
+from ..core.jobfiles import JobFiles
+from ..core.planning import RenderSettings
+from . import bake, compat, cycles_setup, shots
+from .shots import FRAME_NAME
 
 _log = logging.getLogger(__name__)
-FRAME_NAME = "turntable_{:04d}.png"
 VIDEO_NAME = "turntable.mp4"
-METHODS = ("auto", "path", "baked")
 
 
-def forget_cache() -> None:
-    """Drop anything cached for the previously built scene."""
-    from . import bake
-
-    bake.forget_cache()
-
-
-def render_turntable(shirt, spec: contracts.RenderSpec, settings: cycles_setup.RenderSettings,
-                     device: cycles_setup.Device, files, reporter, timings: dict[str, float],
+def render_turntable(shirt, spec: contracts.RenderSpec, settings: RenderSettings,
+                     device: cycles_setup.Device, files: JobFiles, reporter,
+                     timings: dict[str, float],
                      method: str = "auto") -> list[contracts.OutputFile]:
     anim = spec.animation
     frame_dir = files.temp("turntable.d")
     frame_dir.mkdir()
     if anim.format != "png":
         # the frames only feed the encoder: unpacked PNGs write in 38 ms instead of 68 (720^2)
-        shirt.scene.render.image_settings.compression = 0
+        shots.use_png(shirt.scene, compression=0)
     reporter.emit("animating", f"rendering a {anim.frames}-frame turntable")
     t = time.monotonic()
 
@@ -53,11 +49,8 @@ def render_turntable(shirt, spec: contracts.RenderSpec, settings: cycles_setup.R
         reporter.frames_done = index
         reporter.emit("animating", f"frame {index}/{anim.frames}", item=FRAME_NAME.format(index))
 
-    from . import bake
-
-    if method == "auto":
-        method = "baked" if bake.supported(device) else "path"
-    if method == "baked":
+    # baking works on every Cycles device, so "auto" always bakes
+    if method in ("auto", "baked"):
         bake.render_frames(shirt, settings, device, anim.frames, frame_dir, frame_done, timings)
     else:
         _path_frames(shirt, settings, device, anim.frames, frame_dir, frame_done)
@@ -84,34 +77,15 @@ def render_turntable(shirt, spec: contracts.RenderSpec, settings: cycles_setup.R
 
 def _video_background(background: str) -> tuple[float, float, float]:
     """H.264 has no alpha: a transparent turntable goes on white, the product-page colour."""
-    from .._shared import colors
-
     if background.startswith("#"):
         return colors.parse_color(background).linear
     return (1.0, 1.0, 1.0)
 
 
-def _path_frames(shirt, settings, device, frames: int, frame_dir: Path, frame_done) -> None:
+def _path_frames(shirt, settings: RenderSettings, device: cycles_setup.Device, frames: int,
+                 frame_dir: Path, frame_done: Callable[[int], None]) -> None:
     cycles_setup.configure(shirt.scene, settings, device)
-    render_turning_frames(shirt, frames, frame_dir, frame_done)
-
-
-def render_turning_frames(shirt, frames: int, frame_dir: Path, frame_done) -> None:
-    """Turn the shirt once over `frames` frames and render each into `frame_dir`, with the
-    render settings already configured; the shirt faces front again afterwards."""
-    from .renderer import render_still
-
-    scene = shirt.scene
-    shirt.set_turntable(frames)
-    try:
-        for index in range(1, frames + 1):
-            scene.frame_set(index)
-            studio.crop_to_subject(scene, shirt.shirt)
-            render_still(scene, frame_dir / FRAME_NAME.format(index))
-            frame_done(index)
-    finally:
-        shirt.clear_turntable()
-        scene.frame_set(1)
+    shots.render_turning_frames(shirt, frames, frame_dir, frame_done)
 
 
 def encode_mp4(frames: list[Path], resolution: int, fps: int, work_dir: Path,
@@ -120,11 +94,9 @@ def encode_mp4(frames: list[Path], resolution: int, fps: int, work_dir: Path,
     scene = bpy.data.scenes.new("TShirt_Encode")
     try:
         editor = scene.sequence_editor_create()
-        color = editor.strips.new_effect("bg", "COLOR", 1, 1, length=len(frames))
+        color = compat.new_color_strip(editor, "bg", 1, 1, len(frames))
         color.color = background
-        strip = editor.strips.new_image("frames", str(frames[0]), 2, 1)
-        for frame in frames[1:]:
-            strip.elements.append(frame.name)
+        strip = compat.new_image_strip(editor, "frames", frames, 2, 1)
         strip.blend_type = "ALPHA_OVER"
         render = scene.render
         render.resolution_x = render.resolution_y = resolution
@@ -137,8 +109,7 @@ def encode_mp4(frames: list[Path], resolution: int, fps: int, work_dir: Path,
         scene.frame_end = len(frames)
         scene.view_settings.view_transform = "Standard"
         settings = render.image_settings
-        settings.media_type = "VIDEO"
-        settings.file_format = "FFMPEG"
+        compat.set_image_output(settings, "FFMPEG")
         settings.color_mode = "RGB"
         ffmpeg = render.ffmpeg
         ffmpeg.format = "MPEG4"
