@@ -18,11 +18,13 @@ HERE = Path(__file__).resolve().parent
 pytestmark = pytest.mark.blender
 
 
+@pytest.mark.bpy42
 def test_install_enable_and_live_preview(built_zip, tmp_path):
     info = run_scenario("preview", built_zip, tmp_path)
     assert info["classes"] >= 12
 
 
+@pytest.mark.bpy42
 def test_render_operator_runs_the_cli_to_the_end(built_zip, tmp_path):
     run_scenario("render", built_zip, tmp_path)
 

@@ -91,6 +91,7 @@ def test_the_addon_imports_relatively(module):
     assert not re.search(r"^\s*(from|import)\s+(shared|blender_addon)\b", source, re.MULTILINE)
 
 
+@pytest.mark.bpy42
 def test_blenders_validator_accepts_the_zip(build_addon, built_zip):
     if build_addon.find_validator() is None:
         pytest.skip("the bpy wheel (and its extension validator) is not installed")

@@ -15,7 +15,7 @@ from render_helpers import FAST, REPO, run_cli
 from shared.contracts import Manifest, RenderSpec, parse_event_line
 from shared.errors import EXIT_CODES
 
-pytestmark = pytest.mark.blender
+pytestmark = [pytest.mark.blender, pytest.mark.bpy42]
 
 
 def _assert_one_line_error(result, code: str) -> None:

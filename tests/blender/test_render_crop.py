@@ -11,7 +11,7 @@ import textwrap
 import pytest
 from render_helpers import REPO
 
-pytestmark = pytest.mark.blender
+pytestmark = [pytest.mark.blender, pytest.mark.bpy42]
 
 _SCRIPT = textwrap.dedent("""
     import json
