@@ -24,7 +24,7 @@ import bpy
 from bpy.props import BoolProperty, StringProperty
 
 from .._shared import contracts, errors
-from ..core import panel_logic, service_tasks
+from ..core import panel_logic, service_tasks, store_client
 from . import preferences, service_sync
 from .render_session import active_session
 from .service_sync import finish_wait, tasks
@@ -120,7 +120,7 @@ class TSHIRT_OT_farm_render(bpy.types.Operator):
         settings = context.scene.tshirt
         design = bpy.path.abspath(settings.design_path) if settings.design_path else ""
 
-        def prepare():
+        def prepare() -> tuple[store_client.StoreClient, dict[str, str]]:
             client = service_sync.client(context, (design, "Choose a design image first."),
                                          (not settings.design_error, settings.design_error))
             return client, service_tasks.farm_fields(
