@@ -17,7 +17,8 @@ from mathutils import Vector
 
 from .._shared import errors, templates
 from . import compat, materials, studio
-from .shirt_mesh import PART_ATTRIBUTE, UV_MAP_NAME, build_shirt_mesh
+from .shirt_mesh import build_shirt_mesh
+from .shirt_shape import PART_ATTRIBUTE, UV_MAP_NAME
 
 _log = logging.getLogger(__name__)
 
