@@ -1,2 +1,3 @@
-"""The headless render layer (needs ``bpy``): scene, garment mesh, materials, studio, Cycles
-setup, stills, turntable and bake."""
+"""The headless render layer (needs ``bpy``): scene, garment shape and mesh, materials, studio,
+Cycles setup, shots (stills and frames), turntable and bake; `compat` holds every difference
+between the Blender releases supported (4.2 LTS through 5.0)."""
