@@ -90,6 +90,14 @@ class DesignHeader:
     dpi: tuple[float, float] | None = None
 
     @property
+    def color_space(self) -> Literal["GRAY", "RGB", "CMYK"]:
+        """The space of the decoded colour channels: the one an embedded ICC profile must
+        describe to apply (a palette decodes to RGB, YCCK to CMYK)."""
+        if self.mode in ("CMYK", "YCCK"):
+            return "CMYK"
+        return "GRAY" if self.mode in ("1", "L", "LA", "I;16", "LA;16") else "RGB"
+
+    @property
     def turn(self) -> Turn:
         return UPRIGHT_TURNS[self.orientation]
 

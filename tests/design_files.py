@@ -279,6 +279,11 @@ def make_design_files(folder: Path) -> dict[str, DesignFile]:
         index_alpha[index] = a
     add("palette_trns.png", lambda p: palette.save(p, transparency=bytes(index_alpha)),
         expected=rgba_quadrants(ALPHA_QUADRANTS), mode="P", has_alpha=True)
+    # tRNS by value: one grey level, one RGB colour is transparent
+    add("grey_trns.png", lambda p: grey.save(p, transparency=GREY_QUADRANTS[1]),
+        expected=grey_as_rgba(GREY_QUADRANTS, (255, 0, 255, 255)), mode="L", has_alpha=True)
+    add("rgb_trns.png", lambda p: rgb.save(p, transparency=RGB_QUADRANTS[1]),
+        expected=rgba_quadrants((255, 0, 255, 255)), mode="RGB", has_alpha=True)
     add("rgb.png", lambda p: rgb.save(p, dpi=(300, 300)), expected=opaque, mode="RGB",
         has_alpha=False, dpi=(300.0, 300.0))
     rgba = rgba_quadrants(ALPHA_QUADRANTS)

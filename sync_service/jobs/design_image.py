@@ -27,7 +27,6 @@ _log = logging.getLogger(__name__)
 
 # 16-bit levels -> 8-bit, rounded (Pillow's own 16 -> 8 conversion clips at 255).
 _SIXTEEN_TO_EIGHT = [(v * 255 + 32767) // 65535 for v in range(65536)]
-_PROFILE_SPACES = {"L": "GRAY", "RGB": "RGB", "CMYK": "CMYK"}
 
 
 def normalise(original: bytes) -> bytes:
@@ -39,7 +38,7 @@ def normalise(original: bytes) -> bytes:
             colour, alpha = _colour_and_alpha(image)
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
         raise corrupt_image(str(error)) from None
-    result = _to_srgb(colour, header.icc_profile)
+    result = _to_srgb(colour, header)
     result.putalpha(alpha if alpha is not None else 255)
     result = _upright(result, header)
     result.info.clear()  # no EXIF, no profile: the pixels are upright sRGB now
@@ -68,17 +67,17 @@ def _colour_and_alpha(image: Image.Image) -> tuple[Image.Image, Image.Image | No
         image = image.convert("LA" if image.mode == "L" else "RGBA")
     if image.mode in ("LA", "RGBA"):
         return image.convert(image.mode[:-1]), image.getchannel("A")
-    if image.mode not in _PROFILE_SPACES:
+    if image.mode not in ("L", "RGB", "CMYK"):
         return image.convert("RGB"), None
     return image, None
 
 
-def _to_srgb(colour: Image.Image, icc: bytes | None) -> Image.Image:
-    if icc:
+def _to_srgb(colour: Image.Image, header: DesignHeader) -> Image.Image:
+    if header.icc_profile:
         try:
-            profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+            profile = ImageCms.ImageCmsProfile(io.BytesIO(header.icc_profile))
             space = profile.profile.xcolor_space.strip()
-            if space == _PROFILE_SPACES[colour.mode]:
+            if space == header.color_space:
                 return ImageCms.profileToProfile(colour, profile, ImageCms.createProfile("sRGB"),
                                                  outputMode="RGB")
             _log.info("ignoring a %s profile on %s pixels", space, colour.mode)
