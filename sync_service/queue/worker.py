@@ -26,8 +26,9 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from shared.child_process import ChildRun
 from shared.contracts import MANIFEST_NAME, Manifest, ProgressEvent
-from shared.errors import InvalidTransition, TshirtError, error_for_exit_code
+from shared.errors import InvalidTransition, TshirtError
 from shared.jobs import JobSource, JobStatus
 
 from ..config import QueueSettings
@@ -39,13 +40,17 @@ from ..jobs.storage import TMP_DIR, Storage
 from ..jobs.transitions import RUNNING_VALUES, record_progress, transition
 from ..models import RenderJob, utcnow
 from .remote import ServiceClient
-from .runner import BlenderRun, RendererCommand, child_environment, render_args
+from .runner import job_command, job_spec
 
 _log = logging.getLogger(__name__)
 
 RENDER_DIR_PREFIX = "render-"
 #: Stages of the renderer after the scene is built: the job is then `rendering`.
 RENDERING_STAGES = frozenset({"rendering", "animating", "encoding", "done"})
+
+
+#: Seconds between the SIGTERM and the SIGKILL of a renderer that is stopped.
+KILL_GRACE_S = 3.0
 
 
 def one_line(text: str, limit: int = 500) -> str:
@@ -63,8 +68,18 @@ class Failure(Exception):
 class ActiveRun:
     job_id: str
     token: str
-    blender: BlenderRun | None = None
+    #: Set once the renderer started, so that a shutdown can cancel it.
+    child: ChildRun | None = None
     stop_reason: str | None = None  # "lost" (cancelled / taken over) or "shutdown"
+
+
+def _failure_of(error: TshirtError) -> Failure:
+    """How the queue treats a render that ended badly: bad input fails at once, a crash or a
+    time-out is retried."""
+    if error.code == "cancelled":
+        # A cancel we did not ask for (exit 130, SIGTERM from outside) is a crash to the queue.
+        return Failure("render_crashed", one_line(error.message), True)
+    return Failure(error.code, one_line(error.message), error.retryable)
 
 
 class RenderWorker:
@@ -78,7 +93,6 @@ class RenderWorker:
         self.storage = storage
         self.enqueue = enqueue
         self.completed = completed
-        self.command = RendererCommand(settings.blender_bin, settings.blender_python)
         self.client = (ServiceClient(settings.service_url, settings.service_token or "")
                        if settings.remote else None)
         self._lock = threading.Lock()
@@ -148,42 +162,38 @@ class RenderWorker:
         out = work / "out"
         out.mkdir()
         try:
-            args = render_args(design=design, out=out, job_id=job.id, preset=job.preset,
-                               color=job.color, template=job.template_id, quality=job.quality,
-                               background=job.background, animation=job.animation,
-                               overrides=self.settings.render_overrides)
+            command = job_command(self.settings, job_spec(job, design, out,
+                                                          self.settings.render_overrides), work)
         except TshirtError as error:
             raise Failure(error.code, error.message, False) from None
-        blender = BlenderRun(self.command.argv(args), timeout_s=self.settings.render_timeout_s,
-                             env=child_environment(), cwd=work)
-        run.blender = blender
+        child = ChildRun(command, time_limit_s=self.settings.render_timeout_s, cwd=work,
+                         kill_grace_s=KILL_GRACE_S)
         follower = _Follower(self, run)
         if run.stop_reason is not None:
             return
-        blender.start()
+        try:
+            child.start()
+        except TshirtError as error:
+            raise Failure(error.code, one_line(error.message), True) from None
+        run.child = child
+        if run.stop_reason is not None:  # a shutdown that came while it started
+            child.cancel()
         if self.on_blender_started is not None:
             self.on_blender_started(job.id)
         _log.info("job %s: Blender started (%.2f s after the job was created)", job.id,
                   (datetime.now(UTC) - _aware(job.created_at)).total_seconds())
-        outcome = blender.run(follower.on_event, follower.on_tick,
-                              tick_s=min(0.5, self.settings.heartbeat_s))
+        try:
+            outcome = child.run(follower.on_event, follower.on_tick,
+                                tick_s=min(0.5, self.settings.heartbeat_s))
+        finally:
+            child.close()
         follower.flush()
-        if outcome.stopped or run.stop_reason is not None:
+        if outcome.cancelled or run.stop_reason is not None:
             self._stopped(run)
             return
-        if outcome.timed_out:
-            raise Failure("render_timeout", f"Blender took longer than "
-                          f"{self.settings.render_timeout_s:g} s and was stopped.", True)
-        if outcome.returncode < 0:
-            raise Failure("render_crashed", f"Blender was killed by signal "
-                          f"{-outcome.returncode}.", True)
-        if outcome.returncode != 0:
-            error = error_for_exit_code(outcome.returncode, outcome.message or
-                                        f"Blender exited with status {outcome.returncode}.")
-            # A cancel (130) we did not ask for is a crash from the queue's point of view.
-            retryable = error.retryable or error.code == "cancelled"
-            raise Failure(error.code if error.code != "cancelled" else "render_crashed",
-                          one_line(error.message), retryable)
+        error = outcome.error()
+        if error is not None:
+            raise _failure_of(error)
         self._finish(run, job, out)
 
     def _design(self, job: RenderJob, work: Path) -> Path:
@@ -368,8 +378,8 @@ class RenderWorker:
             runs = list(self.active.values())
         for run in runs:
             run.stop_reason = "shutdown"
-            if run.blender is not None:
-                run.blender.request_stop()
+            if run.child is not None:
+                run.child.cancel()
         deadline = time.monotonic() + wait_s
         while time.monotonic() < deadline:
             with self._lock:

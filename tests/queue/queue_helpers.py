@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import requests
 from common_helpers import multipart, server_url
+from fake_renderer import FakeRenderer
 from flask import Flask
 from PIL import Image
 
@@ -38,41 +39,11 @@ def png_bytes(size: int = 32, color: tuple[int, int, int, int] = (200, 30, 30, 2
 
 
 
-class FakeBlender:
-    """The fake renderer's folder: set what the next runs do, read what they did."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self.binary = folder / "blender"
-        source = (Path(__file__).parent / "fake_blender.py").read_text()
-        self.binary.write_text(f"#!{sys.executable}\n{source}")
-        self.binary.chmod(0o755)
-        self.set("ok")
-
-    def set(self, *modes: str, **options: Any) -> None:
-        (self.folder / "behaviour.json").write_text(json.dumps({"modes": list(modes),
-                                                                **options}))
-
-    def runs(self) -> list[dict[str, Any]]:
-        log = self.folder / "runs.jsonl"
-        return [json.loads(line) for line in log.read_text().splitlines()] if log.exists() \
-            else []
-
-    def wait_started(self, count: int = 1, timeout: float = 10.0) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            runs = self.runs()
-            if len(runs) >= count:
-                return runs[count - 1]
-            time.sleep(0.02)
-        raise AssertionError("the fake Blender did not start")
-
-
 @pytest.fixture
-def fake_blender(tmp_path: Path) -> FakeBlender:
-    folder = tmp_path / "fake-blender"
-    folder.mkdir()
-    return FakeBlender(folder)
+def fake_renderer(tmp_path: Path) -> FakeRenderer:
+    """The one fake renderer (`tests/fake_renderer.py`), started by the worker as a Blender
+    binary would be."""
+    return FakeRenderer(tmp_path / "fake-renderer")
 
 
 @pytest.fixture
@@ -120,14 +91,6 @@ def processes_with(text: str) -> list[int]:
         if text in cmdline and state != "Z":
             found.append(int(entry.name))
     return found
-
-
-def pid_alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
 
 
 def wait_for(condition: Callable[[], Any], timeout: float, message: str) -> Any:
