@@ -42,8 +42,12 @@ DISPLAY_P3 = ((0.51512, 0.24120, -0.00105), (0.29198, 0.69225, 0.04189),
 SRGB_PARA = (2.4, 1 / 1.055, 0.055 / 1.055, 1 / 12.92, 0.04045)
 
 _PIL_TRANSPOSE_TO_STORE = {  # stored = upright.transpose(this) for an EXIF orientation
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
     3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
     6: Image.Transpose.ROTATE_90,
+    7: Image.Transpose.TRANSVERSE,
     8: Image.Transpose.ROTATE_270,
 }
 
@@ -327,7 +331,7 @@ def make_design_files(folder: Path) -> dict[str, DesignFile]:
         expected=to_srgb_with_lcms(grey, GREY_GAMMA_ICC), mode="L", has_alpha=False,
         tolerance=4, icc=True)
 
-    # EXIF orientation: stored turned, shown upright by every viewer
+    # EXIF orientation (all seven turns and mirrors): stored turned, shown upright by viewers
     for orientation, turn in _PIL_TRANSPOSE_TO_STORE.items():
         stored = rgb.transpose(turn)
         add(f"orientation{orientation}.jpg",

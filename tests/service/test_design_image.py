@@ -15,7 +15,7 @@ from design_files import (
     quadrant_centres,
     quadrants,
 )
-from PIL import Image
+from PIL import Image, ImageOps
 
 from shared.errors import InvalidInput
 from sync_service.jobs.design_image import normalise
@@ -45,6 +45,17 @@ def test_every_mode_becomes_upright_srgb_rgba(design_files, name):
     if not fixture.has_alpha:  # opaque in its own bounds, everywhere
         assert result.getchannel("A").getextrema() == (255, 255)
     assert fixture.path.read_bytes() == original
+
+
+def test_orientation_fixtures_are_what_viewers_show(design_files):
+    """The fixtures themselves against Pillow's reading of EXIF orientation (what a photo
+    viewer shows), so the upright checks above test against the right picture."""
+    turned = [f for f in design_files.values() if f.orientation != 1]
+    assert sorted({f.orientation for f in turned}) == [2, 3, 4, 5, 6, 7, 8]
+    for fixture in turned:
+        with Image.open(fixture.path) as image:
+            shown = ImageOps.exif_transpose(image).convert("RGBA")
+        assert max_difference(shown, fixture.expected) <= fixture.tolerance, fixture.path.name
 
 
 def test_tagged_colours_are_converted_not_read_as_srgb(design_files):
