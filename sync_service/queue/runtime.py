@@ -27,6 +27,7 @@ from ..db import Database
 from ..jobs.cleanup import plan_cleanup, run_cleanup
 from ..jobs.storage import Storage
 from ..models import RenderJob
+from .stalls import requeue_stalled
 from .worker import RenderWorker
 
 _log = logging.getLogger(__name__)
@@ -135,10 +136,16 @@ class QueueRuntime:
                   " + scheduled cleanup" if maintenance else "",
                   "Redis" if self.settings.redis_url else "SQLite")
 
+    def check_stalls(self) -> list[str]:
+        """Requeue the jobs of workers that died (see `stalls`); this process's own renders
+        are spared."""
+        return requeue_stalled(self.db, self.settings, self.enqueue_in,
+                               alive=self.worker.active_tokens())
+
     def _watch(self) -> None:
         while not self._watchdog_stop.wait(self.settings.stall_check_s):
             try:
-                self.worker.check_stalls()
+                self.check_stalls()
             except Exception:  # noqa: BLE001 - keep watching; the database may come back
                 _log.exception("stall check failed")
 

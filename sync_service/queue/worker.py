@@ -21,7 +21,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import select
@@ -327,50 +327,10 @@ class RenderWorker:
                 return False
         return True
 
-    # -- lost workers --------------------------------------------------------------------------
-
-    def check_stalls(self) -> list[str]:
-        """Requeue (or fail, after the attempt limit) running jobs whose heartbeat is older than
-        the stall limit: their worker died. Safe to run in every process at once: each change
-        is a conditional UPDATE that only one of them wins."""
-        cutoff = datetime.now(UTC) - timedelta(seconds=self.settings.stall_after_s)
-        if self.db.engine.dialect.name == "sqlite":
-            cutoff = cutoff.replace(tzinfo=None)
-        with self.db.session() as session:
-            rows = session.execute(
-                select(RenderJob.id, RenderJob.attempts, RenderJob.worker_id)
-                .where(RenderJob.status.in_(RUNNING_VALUES), RenderJob.source == JobSource.API,
-                       RenderJob.heartbeat_at < cutoff)
-            ).all()
+    def active_tokens(self) -> set[str]:
+        """The run tokens of the renders alive in this process (the stall check spares them)."""
         with self._lock:
-            mine = {run.token for run in self.active.values()}
-        requeued = []
-        for row in rows:
-            if row.worker_id in mine:
-                continue  # alive here, just slow to write (e.g. a locked database)
-            message = ("The worker rendering this job stopped responding "
-                       f"({row.worker_id or 'unknown'}).")
-            with self.db.session() as session:
-                try:
-                    if row.attempts < self.settings.max_attempts:
-                        changed = transition(
-                            session, row.id, JobStatus.PENDING, stage="requeued",
-                            error_code="worker_lost", error_message=message, worker_id=None,
-                            heartbeat_at=None)
-                        if changed:
-                            _log.warning("job %s: worker %s lost; requeued", row.id,
-                                         row.worker_id)
-                            self.enqueue(row.id, 0)
-                            requeued.append(row.id)
-                    else:
-                        transition(session, row.id, JobStatus.FAILED,
-                                                error_code="worker_lost", error_message=message,
-                                                stage="failed")
-                        _log.warning("job %s: worker %s lost on the last attempt; failed",
-                                     row.id, row.worker_id)
-                except InvalidTransition:
-                    continue
-        return requeued
+            return {run.token for run in self.active.values()}
 
     def shutdown(self, wait_s: float = 10.0) -> None:
         """Stop every running Blender; their jobs go back to the queue."""

@@ -190,6 +190,11 @@ def test_progress_writes_are_throttled(make_app, fake_renderer) -> None:
     assert len(writes) <= 6 + seconds / 0.25, (len(writes), seconds)
 
 
+def _record_stall_requeues(queue: Any) -> None:
+    """Jobs the stall check requeues land in `queue.enqueued` (after the test's submits)."""
+    queue.enqueue_in = queue.worker.enqueue
+
+
 def _age_heartbeat(app: Any, job_id: str, seconds: float, **values: Any) -> None:
     with app.extensions["tshirt"].db.session() as session:
         session.execute(update(RenderJob).where(RenderJob.id == job_id).values(
@@ -208,10 +213,11 @@ def test_stalled_jobs_are_requeued_then_failed_after_the_attempt_limit(make_app,
         for job_id in (stalled, fresh):
             transitions.transition(session, job_id, JobStatus.COMPOSITING, attempts=1,
                                     worker_id="dead-host:1/x")
+    _record_stall_requeues(queue)
     _age_heartbeat(app, stalled, 300)
     _age_heartbeat(app, fresh, 5)
     _age_heartbeat(app, addon, 3600)
-    assert queue.worker.check_stalls() == [stalled]
+    assert queue.check_stalls() == [stalled]
     job = job_of(app, stalled)
     assert job["status"] == "pending" and job["error"]["code"] == "worker_lost"
     assert queue.enqueued == [(stalled, 0)]
@@ -221,7 +227,7 @@ def test_stalled_jobs_are_requeued_then_failed_after_the_attempt_limit(make_app,
     with ext.db.session() as session:
         transitions.transition(session, stalled, JobStatus.COMPOSITING, attempts=2)
     _age_heartbeat(app, stalled, 300)
-    assert queue.worker.check_stalls() == []
+    assert queue.check_stalls() == []
     job = job_of(app, stalled)
     assert job["status"] == "failed" and job["error"]["code"] == "worker_lost"
 
@@ -304,8 +310,9 @@ def test_worker_claims_renders_and_detects_stalls_on_postgresql(make_app, fake_r
     with app.extensions["tshirt"].db.session() as session:
         transitions.transition(session, stalled, JobStatus.COMPOSITING, attempts=1,
                                 worker_id="gone:1/x")
+    _record_stall_requeues(queue)
     _age_heartbeat(app, stalled, 30)
-    assert queue.worker.check_stalls() == []
+    assert queue.check_stalls() == []
     _age_heartbeat(app, stalled, 300)
-    assert queue.worker.check_stalls() == [stalled]
+    assert queue.check_stalls() == [stalled]
     assert job_of(app, stalled)["status"] == "pending"
