@@ -1,2 +1,3 @@
-"""The render queue: Huey on SQLite or Redis (runtime, settings), the worker that runs one job,
-the Blender child (runner) and the HTTP client of a remote render machine (remote)."""
+"""The render queue: Huey on SQLite or Redis and its consumers (runtime), the worker that runs
+one job (worker), the check for jobs whose worker died (stalls), the Blender child (runner) and
+the HTTP client of a remote render machine (remote)."""
