@@ -18,24 +18,19 @@ from shared.presets import get_preset
 from shared.quality import DEFAULT_QUALITY, get_quality
 from shared.validation import check_safe_id
 
+from ..config import parse_flag
 from ..errors import BadRequest
 from ..models import RenderJob
 from .templates import resolve_template
 
 MAX_METADATA_BYTES = 16 * 1024
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off"}
 
 
 def parse_bool(name: str, value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in _TRUE:
-        return True
-    if text in _FALSE:
-        return False
-    raise InvalidInput(f"{name} must be true or false, not {value!r}.")
+    flag = parse_flag(value)
+    if flag is None:
+        raise InvalidInput(f"{name} must be true or false, not {value!r}.")
+    return flag
 
 
 def parse_metadata(value: Any) -> dict[str, Any]:
@@ -90,9 +85,9 @@ def parse_options(session: Session, values: Mapping[str, Any],
         raise InvalidInput("background is too long.")
     metadata = (parse_metadata(values.get("metadata")) if given("metadata")
                 else dict(base.metadata) if base else {})
-    template_id = values.get("template_id") or None
-    if template_id is not None:
-        check_safe_id(template_id, "template id")
+    template_id = None
+    if given("template_id"):
+        template_id = check_safe_id(values["template_id"], "template id")
     elif base is not None:
         template_id = base.template_id
     template = resolve_template(session, template_id, preset)
