@@ -283,7 +283,7 @@ def parse_profile(data: bytes) -> MatrixProfile:
 
 
 def srgb_encode_table(count: int) -> list[float]:
-    """Linear light 0..1 -> sRGB-encoded 0..1 at ``count`` evenly spaced inputs (a lookup
-    table that `np.interp` reads exactly enough for 8-bit output at 4096 entries and up)."""
+    """Linear light 0..1 -> sRGB-encoded 0..1 at ``count`` evenly spaced inputs: a lookup
+    table for numpy callers, like `Curve.samples` for the decoding side."""
     return [linear_to_srgb(i / (count - 1)) for i in range(count)]
 

@@ -94,6 +94,14 @@ def grey_as_rgba(levels: Sequence[int], alpha: Sequence[int] = (255,) * 4) -> Im
     return quadrants("RGBA", [(v, v, v, a) for v, a in zip(levels, alpha, strict=True)])
 
 
+def colour_grid() -> Image.Image:
+    """Every combination of 8 levels per channel (512 colours, one pixel each), 32 x 16: the
+    ICC maths over the whole cube, saturated corners (out of sRGB's gamut) included."""
+    levels = np.linspace(0, 255, 8).round().astype(np.uint8)
+    cube = np.stack(np.meshgrid(levels, levels, levels, indexing="ij"), -1)
+    return Image.fromarray(cube.reshape(UPRIGHT[1], UPRIGHT[0], 3))
+
+
 def quadrant_centres(image: Image.Image) -> list[tuple[int, ...]]:
     """The pixel at the centre of each quadrant, in reading order."""
     width, height = image.size
@@ -327,6 +335,11 @@ def make_design_files(folder: Path) -> dict[str, DesignFile]:
     add("p3.jpg", lambda p: rgb.save(p, icc_profile=DISPLAY_P3_ICC, **jpeg),
         expected=to_srgb_with_lcms(rgb, DISPLAY_P3_ICC), mode="RGB", has_alpha=False,
         tolerance=6, icc=True)
+    grid = colour_grid()
+    for name, profile in (("adobe_rgb_grid.png", ADOBE_RGB_ICC), ("p3_grid.png", DISPLAY_P3_ICC)):
+        add(name, lambda p, icc=profile: grid.save(p, icc_profile=icc),
+            expected=to_srgb_with_lcms(grid, profile), mode="RGB", has_alpha=False, icc=True,
+            tolerance=1)
     add("grey_gamma.jpg", lambda p: grey.save(p, icc_profile=GREY_GAMMA_ICC, **jpeg),
         expected=to_srgb_with_lcms(grey, GREY_GAMMA_ICC), mode="L", has_alpha=False,
         tolerance=4, icc=True)

@@ -16,6 +16,7 @@ from design_files import (
     DISPLAY_P3_ICC,
     GREY_GAMMA_ICC,
     DesignFile,
+    colour_grid,
     design_file_names,
     exif_bytes,
     icc_profile,
@@ -124,13 +125,6 @@ def test_arbitrary_jpeg_segments_never_crash(body):
 # ICC maths against LittleCMS
 
 
-def _grid() -> Image.Image:
-    """Every combination of 8 levels per channel (512 colours), one pixel each."""
-    levels = np.linspace(0, 255, 8).round().astype(np.uint8)
-    rgb = np.stack(np.meshgrid(levels, levels, levels, indexing="ij"), -1).reshape(32, 16, 3)
-    return Image.fromarray(rgb, "RGB")
-
-
 def _convert_with_shared_maths(profile: icc.MatrixProfile, rgb: np.ndarray) -> np.ndarray:
     """What the renderer does in numpy: curves, one matrix, the sRGB curve (LittleCMS rounds
     to whole levels, hence the tolerance of three quarters of a level)."""
@@ -172,7 +166,7 @@ PROFILES = {
 
 @pytest.mark.parametrize("name", sorted(PROFILES))
 def test_rgb_conversion_agrees_with_littlecms(name):
-    grid = _grid()
+    grid = colour_grid()
     profile = icc.parse_profile(PROFILES[name])
     ours = _convert_with_shared_maths(profile, np.asarray(grid))
     assert np.abs(ours - _lcms(grid, PROFILES[name])).max() <= 0.75
@@ -182,7 +176,7 @@ def test_a_real_v4_profile_agrees_with_littlecms():
     data = _bundled_blender_profile()
     if data is None:
         pytest.skip("Blender's bundled ICC profiles are not installed")
-    grid = _grid()
+    grid = colour_grid()
     profile = icc.parse_profile(data)
     assert profile.color_space == "RGB" and "P3" in profile.description
     assert np.abs(_convert_with_shared_maths(profile, np.asarray(grid))
