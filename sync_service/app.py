@@ -10,7 +10,7 @@ from typing import Any
 
 from flask import Flask
 
-from . import api, db, errors
+from . import api, dashboard, db, errors
 from .config import MAX_REQUEST_BYTES, Settings
 from .db import Database
 from .jobs.storage import Storage
@@ -74,6 +74,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     db.init_app(app)
     errors.init_app(app)
     api.init_app(app)
+    dashboard.init_app(app)
     _plug_in(app, service)
     return app
 

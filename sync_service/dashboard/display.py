@@ -1,0 +1,88 @@
+"""How a job reads on the dashboard: its views in store order, its push state in words, the
+print resolution of its design, sizes and times for people. Works on the API's job JSON
+(`render_jobs.job_to_dict`), so the pages show exactly what API clients see."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from shared.angles import ANGLES, THUMBNAIL_ANGLE
+from shared.design_image import PrintResolution, print_resolution
+from shared.jobs import RUNNING, JobStatus, MediaSyncStatus
+from shared.presets import PRESETS
+
+#: Statuses a job can still leave by itself: the pages keep polling while a job is in one.
+LIVE_STATUSES = frozenset({JobStatus.PENDING, *RUNNING})
+CANCELLABLE = LIVE_STATUSES
+RETRYABLE = frozenset({JobStatus.FAILED, JobStatus.CANCELLED})
+
+
+def stills(job: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """(label, output) for each still, in the order the store shows them."""
+    by_angle = {o["angle"]: o for o in job["outputs"] if o["kind"] == "still"}
+    return [(angle.label, by_angle[angle.id]) for angle in ANGLES if angle.id in by_angle]
+
+
+def thumbnail(job: dict[str, Any]) -> dict[str, Any] | None:
+    return next((o for o in job["outputs"]
+                 if o["kind"] == "still" and o["angle"] == THUMBNAIL_ANGLE), None)
+
+
+def animation(job: dict[str, Any]) -> dict[str, Any] | None:
+    return next((o for o in job["outputs"] if o["kind"] == "animation"), None)
+
+
+def is_live(job: dict[str, Any]) -> bool:
+    """Whether the job or its push may still change without anyone acting."""
+    return (job["status"] in LIVE_STATUSES
+            or job["media_sync_status"] == MediaSyncStatus.PENDING)
+
+
+def push_words(state: str, attempts: int = 0, error: str | None = None) -> str:
+    """The store-push state as a sentence, with the store's last error where there is one."""
+    if state == MediaSyncStatus.NOT_CONFIGURED:
+        return "Not sent: no store is configured."
+    if state == MediaSyncStatus.PUSHED:
+        return "In the store."
+    if state == MediaSyncStatus.FAILED:
+        return f"Push failed: {error}" if error else "Push failed."
+    if error:
+        return f"Pushing again (attempt {attempts + 1}); last try: {error}"
+    return "Waiting to be sent to the store."
+
+
+def placement_label(preset_id: str) -> str:
+    preset = PRESETS.get(preset_id)
+    return preset.label if preset else preset_id
+
+
+def design_resolution(job: dict[str, Any]) -> PrintResolution | None:
+    """How sharp the design prints at the job's placement (the rule of `shared/`)."""
+    preset = PRESETS.get(job["preset"])
+    width, height = job["design"]["width"], job["design"]["height"]
+    if preset is None or not width or not height:
+        return None
+    return print_resolution(width, height, preset.width_cm, preset.height_cm)
+
+
+def human_bytes(size: int | None) -> str:
+    if size is None:
+        return ""
+    if size < 1024:
+        return f"{size} bytes"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.1f} KB"
+    return f"{size / (1024 * 1024):.1f} MB"
+
+
+def when(text: str | None) -> str:
+    """An API timestamp (ISO 8601, UTC) as people read it."""
+    if not text:
+        return ""
+    value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return value.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def seconds(value: float) -> str:
+    return f"{value:.1f} s" if value < 120 else f"{value / 60:.1f} min"
