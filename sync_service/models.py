@@ -1,4 +1,5 @@
-"""The job database: render jobs, render templates and the media pushes of each job.
+"""The job database: render jobs, render templates, the media pushes of each job and the
+processes that consume the render queue.
 
 The allowed values of every status-like column come from `shared/` and are enforced by CHECK
 constraints, so a value the rest of the system does not know can never be stored. The migration
@@ -40,6 +41,8 @@ NAMING_CONVENTION = {
 JOB_STATUSES: tuple[str, ...] = tuple(s.value for s in JobStatus)
 MEDIA_SYNC_STATUSES: tuple[str, ...] = tuple(s.value for s in MediaSyncStatus)
 JOB_SOURCES: tuple[str, ...] = tuple(s.value for s in JobSource)
+#: `serve`'s own queue process, or a `tshirt-service worker` (on this machine or another).
+WORKER_KINDS = ("serve", "worker")
 
 
 def utcnow() -> datetime:
@@ -177,3 +180,26 @@ class MediaPush(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     pushed_at: Mapped[datetime | None] = mapped_column()
+
+
+class QueueWorker(Base):
+    """A process that consumes the render queue, as last seen. Each beats its row every
+    `TSHIRT_HEARTBEAT_S` from a thread of its own; `/health` lists the rows, and `serve` records
+    here how its queue process ended when it restarts it."""
+
+    __tablename__ = "queue_workers"
+    __table_args__ = (CheckConstraint(one_of("kind", WORKER_KINDS), name="kind"),)
+
+    #: `TSHIRT_WORKER_NAME`; a job's `worker_id` is this name, a slash and a run token.
+    name: Mapped[str] = mapped_column(String(128), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    render_threads: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen: Mapped[datetime] = mapped_column(default=utcnow)
+    #: Set when it stopped (cleanly, or seen dead by its supervisor); cleared when it starts.
+    stopped_at: Mapped[datetime | None] = mapped_column()
+    #: Ends its supervisor did not ask for, and how the last one went ("killed by SIGKILL").
+    exits: Mapped[int] = mapped_column(Integer, default=0)
+    last_exit: Mapped[str | None] = mapped_column(String(200))

@@ -8,6 +8,11 @@ directory lives: the `serve` process). Storage is `SqliteHuey` in the data direc
 (nothing to install or start) and `RedisHuey` when `REDIS_URL` is set (workers on other
 machines). Retries are not Huey's: attempts live in the job row (see `worker`), so an attempt
 lost with a SIGKILLed worker counts like any other.
+
+A started runtime registers its process in `queue_workers` and beats it (see `liveness`),
+removes the scratch folders earlier runs on this machine left behind, and checks every
+`stall_check_s` for jobs whose worker died (see `stalls`; `serve`'s supervisor checks too, from
+a process that never renders).
 """
 
 from __future__ import annotations
@@ -27,7 +32,8 @@ from ..db import Database
 from ..jobs.cleanup import plan_cleanup, run_cleanup
 from ..jobs.storage import Storage
 from ..models import RenderJob
-from .stalls import requeue_stalled
+from . import liveness
+from .stalls import remove_stale_scratch, requeue_stalled
 from .worker import RenderWorker
 
 _log = logging.getLogger(__name__)
@@ -82,6 +88,7 @@ class QueueRuntime:
         self.render_task = render_job
         self.cleanup_task = cleanup
         self.consumers: list[Consumer] = []
+        self._registered = False
         self._watchdog_stop = threading.Event()
         self._watchdog: threading.Thread | None = None
 
@@ -117,7 +124,13 @@ class QueueRuntime:
     # -- consumers -----------------------------------------------------------------------------
 
     def start(self, *, render_workers: int, maintenance: bool) -> None:
-        """Start consumer threads in this process (and the stall watchdog)."""
+        """Start consumer threads in this process (and the heartbeat and the stall watchdog).
+        `maintenance` is `serve`'s queue process; a `tshirt-service worker` has none."""
+        liveness.register(self.db, self.settings.worker_name,
+                          "serve" if maintenance else "worker", render_workers)
+        self._registered = True
+        remove_stale_scratch(self.db, self.worker.storage)
+        self.worker.heartbeat.start()
         poll = {} if self.settings.redis_url else {"max_delay": SQLITE_MAX_POLL_S}
         if render_workers > 0:
             self.consumers.append(EmbeddedConsumer(
@@ -160,6 +173,12 @@ class QueueRuntime:
                 thread.join(2.0)
             consumer.scheduler.join(2.0)
         self.consumers.clear()
+        if self._registered:
+            self._registered = False
+            try:
+                liveness.stopped(self.db, self.settings.worker_name)
+            except Exception:  # noqa: BLE001 - the row then just ages; the database is away
+                _log.warning("could not record that %s stopped", self.settings.worker_name)
 
 
 def get_queue(app: Flask) -> QueueRuntime:

@@ -1,10 +1,13 @@
 """Running one queued job: claim it, run Blender, follow its progress, record the outcome.
 
 A worker claims a job with the conditional transition `pending` -> `compositing` (two workers
-cannot both win) and stamps it with a run token (`worker_id`). While Blender runs, progress and
-a heartbeat are written at most every `heartbeat_s`, each write guarded by the run token and a
-running status: when the write matches nothing, the job was cancelled or given to another
-worker, and this run stops its Blender at once.
+cannot both win) and stamps it with a run token (`worker_id`). From the claim to the end of the
+run, the worker's heartbeat thread (`liveness.Heartbeat`) writes the job's heartbeat every
+`heartbeat_s`, whatever Blender, a download or an upload is doing; progress is written with it
+at most as often. Each write is guarded by the run token and a running status: when it matches
+nothing, the job was cancelled or given to another worker, and this run stops its Blender at
+once. Each run renders in a scratch folder named after its token; stale ones (of runs that lost
+their job, on this machine) are removed after every job (see `stalls`).
 
 Failures are sorted by what a retry can do: a crash, a time-out or a lost worker goes back to
 `pending` with a back-off until the attempt limit; bad input (the CLI's exit code says which)
@@ -16,11 +19,10 @@ from __future__ import annotations
 
 import logging
 import shutil
-import tempfile
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -36,15 +38,16 @@ from ..db import Database
 from ..errors import Conflict
 from ..ids import new_ulid
 from ..jobs.commands import record_outputs
-from ..jobs.storage import TMP_DIR, Storage
+from ..jobs.storage import Storage
 from ..jobs.transitions import RUNNING_VALUES, record_progress, transition
 from ..models import RenderJob, utcnow
+from . import liveness
 from .remote import ServiceClient
 from .runner import job_command, job_spec
+from .stalls import remove_stale_scratch, scratch_dir
 
 _log = logging.getLogger(__name__)
 
-RENDER_DIR_PREFIX = "render-"
 #: Stages of the renderer after the scene is built: the job is then `rendering`.
 RENDERING_STAGES = frozenset({"rendering", "animating", "encoding", "done"})
 
@@ -71,6 +74,8 @@ class ActiveRun:
     #: Set once the renderer started, so that a shutdown can cancel it.
     child: ChildRun | None = None
     stop_reason: str | None = None  # "lost" (cancelled / taken over) or "shutdown"
+    #: When the job's heartbeat was last written (monotonic): the claim, a progress write.
+    last_beat: float = field(default_factory=time.monotonic)
 
 
 def _failure_of(error: TshirtError) -> Failure:
@@ -99,6 +104,9 @@ class RenderWorker:
         self.active: dict[str, ActiveRun] = {}
         #: Instrumentation for benchmarks and tests: called with the job id once Blender started.
         self.on_blender_started: Callable[[str], None] | None = None
+        #: Started by the queue runtime, or by the first run (tests call `run` directly).
+        self.heartbeat = liveness.Heartbeat(f"heartbeat {settings.worker_name}",
+                                            settings.heartbeat_s, self.beat)
 
     # -- the task ------------------------------------------------------------------------------
 
@@ -111,9 +119,10 @@ class RenderWorker:
         run = ActiveRun(job_id, token)
         with self._lock:
             self.active[job_id] = run
-        work = Path(tempfile.mkdtemp(prefix=f"{RENDER_DIR_PREFIX}{job_id}-",
-                                     dir=self.storage.root / TMP_DIR))
+        self.heartbeat.start()
+        work: Path | None = None
         try:
+            work = scratch_dir(self.storage, job_id, token)
             self._render(run, work)
         except Failure as failure:
             self._fail_or_retry(run, failure)
@@ -122,9 +131,11 @@ class RenderWorker:
             self._fail_or_retry(run, Failure("worker_error", one_line(
                 f"The worker failed: {type(error).__name__}: {error}"), True))
         finally:
-            shutil.rmtree(work, ignore_errors=True)
+            if work is not None:
+                shutil.rmtree(work, ignore_errors=True)
             with self._lock:
                 self.active.pop(job_id, None)
+            remove_stale_scratch(self.db, self.storage)
 
     def _claim(self, job_id: str, token: str) -> bool:
         with self.db.session() as session:
@@ -327,6 +338,23 @@ class RenderWorker:
                 return False
         return True
 
+    def beat(self) -> None:
+        """The heartbeat of this process and of every job it holds (on the heartbeat thread).
+        A job whose write matches nothing is no longer this run's: the run stops."""
+        liveness.beat(self.db, self.settings.worker_name)
+        with self._lock:
+            runs = list(self.active.values())
+        for run in runs:
+            if time.monotonic() - run.last_beat < self.settings.heartbeat_s:
+                continue  # a progress write carried it
+            run.last_beat = time.monotonic()
+            with self.db.session() as session:
+                # The status only weighs an event's progress; a bare heartbeat carries none.
+                held = record_progress(session, run.job_id, run.token,
+                                       JobStatus.COMPOSITING.value)
+            if not held and run.stop_reason is None:
+                run.stop_reason = "lost"  # the render stops at its next tick, and says why
+
     def active_tokens(self) -> set[str]:
         """The run tokens of the renders alive in this process (the stall check spares them)."""
         with self._lock:
@@ -346,12 +374,14 @@ class RenderWorker:
                 if not self.active:
                     break
             time.sleep(0.05)
+        self.heartbeat.stop()
         if self.client is not None:
             self.client.close()
 
 
 class _Follower:
-    """Turns progress events into throttled writes; decides when a run must stop."""
+    """Turns progress events into throttled writes; stops Blender once the run must stop (its
+    job lost, seen by a progress write or the heartbeat, or the worker shutting down)."""
 
     def __init__(self, worker: RenderWorker, run: ActiveRun) -> None:
         self.worker = worker
@@ -374,18 +404,14 @@ class _Follower:
         return False
 
     def on_tick(self) -> bool:
-        if self.run.stop_reason is not None:
-            return True
-        if time.monotonic() - self.last_write >= self.worker.settings.heartbeat_s:
-            return self._write()
-        return False
+        return self.run.stop_reason is not None
 
     def flush(self) -> None:
         if self.dirty and self.run.stop_reason is None:
             self._write()
 
     def _write(self) -> bool:
-        self.last_write = time.monotonic()
+        self.last_write = self.run.last_beat = time.monotonic()
         event, self.dirty = self.latest, False
         if not self.worker.write_progress(self.run, self.status, event):
             return self._lost()
