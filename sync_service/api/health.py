@@ -13,6 +13,10 @@ _log = logging.getLogger(__name__)
 bp = Blueprint("health", __name__)
 
 MIN_FREE_BYTES = 512 * 1024 * 1024
+#: The words each field can hold (the OpenAPI document lists them).
+HEALTH_STATES = ("ok", "unhealthy")
+QUEUE_STATES = ("ok", "unreachable", "not_configured")
+DISK_STATES = ("ok", "low")
 
 
 @bp.get("/health")

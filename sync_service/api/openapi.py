@@ -1,7 +1,8 @@
-"""`GET /openapi.json`: an OpenAPI 3.1 description of every route, for clients and fuzzers.
+"""`GET /openapi.json`: an OpenAPI 3.1 description of every route, every status code it answers
+and every field it returns, for clients and fuzzers.
 
 A test checks that every rule in the app's URL map is described here, so a new route cannot
-ship undocumented.
+ship undocumented; the schema-driven fuzz test checks every answer against this document.
 """
 
 from __future__ import annotations
@@ -10,17 +11,28 @@ from typing import Any
 
 from flask import Blueprint
 
-from shared.jobs import JobSource, JobStatus, MediaSyncStatus
+from shared.jobs import JobSource, JobStatus
 from shared.presets import PRESET_IDS
 from shared.quality import QUALITY_NAMES
+from shared.validation import MAX_DESIGN_BYTES
 
-from ..jobs.queries import MAX_LIMIT
+from ..jobs.forms import MAX_METADATA_BYTES
+from ..jobs.queries import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET, ORDERS
+from .schemas import BACKGROUND_INPUT, COLOR_INPUT, components, ref, template_input
 
 bp = Blueprint("openapi", __name__)
 
-_ERROR = {"$ref": "#/components/schemas/Error"}
-_JOB = {"$ref": "#/components/schemas/RenderJob"}
-_TEMPLATE = {"$ref": "#/components/schemas/RenderTemplate"}
+_ERRORS = {
+    400: "Malformed request: a required field or file missing, a body that is not JSON",
+    401: "Missing or unknown bearer token",
+    404: "No such job, template, file or store product",
+    409: "Not allowed in the current state (e.g. cancelling a finished job)",
+    413: "The request is larger than this endpoint accepts",
+    415: "The design is not a PNG or JPEG (judged by its bytes)",
+    416: "The requested byte range is outside the file",
+    422: "A value is out of range or unknown (the message says which)",
+}
+_ID_PATTERN = "^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$"
 
 
 def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
@@ -28,151 +40,191 @@ def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
 
 
 def _errors(*codes: int) -> dict[str, Any]:
-    return {str(code): _json(_ERROR, "Error") for code in codes}
+    return {str(code): _json(ref("Error"), _ERRORS[code]) for code in codes}
 
 
 def _path_param(name: str, description: str) -> dict[str, Any]:
     return {"name": name, "in": "path", "required": True, "description": description,
-            "schema": {"type": "string"}}
+            "schema": {"type": "string", "pattern": _ID_PATTERN, "maxLength": 128}}
+
+
+def _or_empty(schema: dict[str, Any], *, null: bool = False) -> dict[str, Any]:
+    """An optional field that may also come empty (as HTML forms send them): empty, like
+    absent, means the default."""
+    choices = [schema, {"type": "string", "maxLength": 0}]
+    return {"anyOf": [*choices, {"type": "null"}] if null else choices}
 
 
 def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
     return {"name": name, "in": "query", "required": False, "description": description,
-            "schema": schema}
+            "schema": _or_empty(schema)}
+
+
+def _file(description: str, *media_types: str) -> dict[str, Any]:
+    content = {media_type: {"schema": {"type": "string", "format": "binary"}}
+               for media_type in media_types}
+    return {"description": description, "content": content}
+
+
+def _file_responses(description: str, *media_types: str) -> dict[str, Any]:
+    """A stored file: conditional requests and byte ranges as the HTTP spec has them."""
+    return {"200": _file(description, *media_types),
+            "206": _file("Part of the file (a Range request)", *media_types),
+            "304": {"description": "Not modified since the ETag or date sent"},
+            **_errors(401, 404, 416, 422)}
 
 
 _JOB_ID = _path_param("job_id", "A render job id (rjob_...).")
 _TEMPLATE_ID = _path_param("template_id", "A render template id.")
 _LIST_PARAMS = [
-    _query("status", {"type": "string"}, "Comma-separated statuses: " + ", ".join(JobStatus)),
-    _query("product_id", {"type": "string"}, "Only this product's jobs."),
+    _query("status", {"type": "string", "maxLength": 200},
+           "Comma-separated statuses, any of: " + ", ".join(JobStatus)),
+    _query("product_id", {"type": "string", "pattern": _ID_PATTERN, "maxLength": 128},
+           "Only this product's jobs."),
     _query("preset", {"type": "string", "enum": list(PRESET_IDS)}, "Only this preset."),
     _query("source", {"type": "string", "enum": list(JobSource)}, "Only this source."),
-    _query("created_after", {"type": "string", "format": "date-time"}, "Created at or after."),
+    _query("created_after", {"type": "string", "format": "date-time"},
+           "Created at or after (ISO 8601; without an offset, UTC)."),
     _query("created_before", {"type": "string", "format": "date-time"}, "Created before."),
-    _query("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 20},
-           "Page size."),
-    _query("offset", {"type": "integer", "minimum": 0, "default": 0}, "Items to skip."),
-    _query("order", {"type": "string", "enum": ["asc", "desc"], "default": "desc"},
+    _query("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT,
+                     "default": DEFAULT_LIMIT}, "Page size."),
+    _query("offset", {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET, "default": 0},
+           "Jobs to skip."),
+    _query("order", {"type": "string", "enum": list(ORDERS), "default": "desc"},
            "By creation time."),
 ]
-_OPTION_FIELDS: dict[str, Any] = {
-    "preset": {"type": "string", "enum": list(PRESET_IDS)},
-    "color": {"type": "string", "description": "#RGB, #RRGGBB or a CSS colour name"},
-    "template_id": {"type": "string"},
+_PRESET = {"type": "string", "enum": list(PRESET_IDS)}
+#: The options of a job beyond preset and colour: each may be left out or empty.
+_MORE_OPTIONS: dict[str, Any] = {
+    "template_id": {"type": "string", "pattern": _ID_PATTERN, "maxLength": 128,
+                    "description": "an active template (default: the default template)"},
     "quality": {"type": "string", "enum": list(QUALITY_NAMES)},
-    "animation": {"type": "boolean"},
-    "background": {"type": "string", "description": "transparent, studio or a colour"},
-    "metadata": {"type": "string", "description": "a JSON object"},
+    "animation": {"type": "boolean", "description": "render the turntable (default true)"},
+    "background": BACKGROUND_INPUT,
 }
+_METADATA_TEXT = {"type": "string", "maxLength": MAX_METADATA_BYTES,
+                  "description": f"a JSON object, at most {MAX_METADATA_BYTES // 1024} KB"}
 _SECURED = [{"bearer": []}]
 
 
-def build_spec() -> dict[str, Any]:
-    page = {"type": "object", "required": ["items", "total", "limit", "offset"],
-            "properties": {"items": {"type": "array", "items": _JOB},
-                           "total": {"type": "integer"}, "limit": {"type": "integer"},
-                           "offset": {"type": "integer"}}}
-    template_body = {"type": "object", "properties": {
-        "id": {"type": "string"}, "name": {"type": "string"},
-        "description": {"type": "string"}, "model_path": {"type": "string"},
-        "thumbnail_path": {"type": "string"},
-        "supported_presets": {"type": "array", "items": {"type": "string",
-                                                         "enum": list(PRESET_IDS)}},
-        "default_color": {"type": "string"}, "active": {"type": "boolean"},
-        "is_default": {"type": "boolean"}}}
-    admin_errors = (401, 404)
-    paths: dict[str, Any] = {
-        "/health": {"get": {
-            "summary": "Database, queue and disk status (no token).", "security": [],
-            "responses": {"200": _json({"type": "object"}, "Healthy"),
-                          "503": _json({"type": "object"}, "Unhealthy")}}},
-        "/openapi.json": {"get": {
-            "summary": "This document.", "security": [],
-            "responses": {"200": _json({"type": "object"}, "OpenAPI document")}}},
+def _job_paths() -> dict[str, Any]:
+    job = ref("RenderJob")
+    page = _json(ref("JobPage"), "A page of jobs")
+    create_form = {
+        "type": "object", "required": ["design", "product_id", "preset", "color"],
+        "properties": {
+            "design": {"type": "string", "format": "binary",
+                       "description": f"PNG or JPEG, at most {MAX_DESIGN_BYTES // 2**20} MB"},
+            "product_id": {"type": "string", "pattern": _ID_PATTERN, "maxLength": 128},
+            "preset": _PRESET, "color": COLOR_INPUT,
+            **{name: _or_empty(field) for name, field in {
+                "source": {"type": "string", "enum": list(JobSource),
+                           "description": "api (default): render here; blender or cli: a "
+                                          "render the add-on or the CLI runs and reports"},
+                **_MORE_OPTIONS, "metadata": _METADATA_TEXT}.items()}}}
+    # Every field optional: what is left out (or empty, or null) keeps the old job's value.
+    retry_body = {"type": "object", "properties": {
+        name: _or_empty(field, null=True) for name, field in {
+            "preset": _PRESET, "color": COLOR_INPUT, **_MORE_OPTIONS,
+            "metadata": {"anyOf": [{"type": "object"}, _METADATA_TEXT]}}.items()}}
+    outputs_form = {"type": "object", "required": ["manifest", "files"], "properties": {
+        "manifest": {"type": "string", "description": "manifest.json"},
+        "files": {"type": "array", "items": {"type": "string", "format": "binary"}}}}
+    return {
         "/admin/render-jobs": {
             "post": {
                 "summary": "Create a render job from an uploaded design.",
-                "requestBody": {"required": True, "content": {"multipart/form-data": {
-                    "schema": {"type": "object", "required": ["design", "product_id",
-                                                              "preset", "color"],
-                               "properties": {
-                                   "design": {"type": "string", "format": "binary",
-                                              "description": "PNG or JPEG, at most 10 MB"},
-                                   "product_id": {"type": "string"},
-                                   "source": {"type": "string", "enum": list(JobSource)},
-                                   **_OPTION_FIELDS}}}}},
-                "responses": {"202": _json(_JOB, "Created (pending; or rendering when "
-                                                 "reported by the add-on or CLI)"),
-                              **_errors(400, 401, 413, 415, 422)}},
-            "get": {"summary": "List render jobs.", "parameters": _LIST_PARAMS,
-                    "responses": {"200": _json(page, "A page of jobs"),
-                                  **_errors(401, 422)}}},
+                "requestBody": {"required": True, "content": {
+                    "multipart/form-data": {"schema": create_form}}},
+                "responses": {"202": _json(job, "Created (pending; or rendering when "
+                                                "reported by the add-on or CLI)"),
+                              **_errors(400, 401, 404, 413, 415, 422)}},
+            "get": {"summary": "List render jobs, newest first.", "parameters": _LIST_PARAMS,
+                    "responses": {"200": page, **_errors(401, 422)}}},
         "/admin/products/{product_id}/render-jobs": {"get": {
             "summary": "A product's render history.",
             "parameters": [_path_param("product_id", "The store's product id"),
                            *[p for p in _LIST_PARAMS if p["name"] != "product_id"]],
-            "responses": {"200": _json(page, "A page of jobs"), **_errors(401, 422)}}},
+            "responses": {"200": page, **_errors(401, 422)}}},
         "/admin/render-jobs/{job_id}": {"get": {
-            "summary": "One job with its progress and file URLs.", "parameters": [_JOB_ID],
-            "responses": {"200": _json(_JOB, "The job"), **_errors(*admin_errors)}}},
+            "summary": "One job with its progress, file URLs and store push.",
+            "parameters": [_JOB_ID],
+            "responses": {"200": _json(job, "The job"), **_errors(401, 404, 422)}}},
         "/admin/render-jobs/{job_id}/cancel": {"post": {
             "summary": "Cancel a pending or running job.", "parameters": [_JOB_ID],
-            "responses": {"200": _json(_JOB, "Cancelled (or already was)"),
-                          **_errors(401, 404, 409)}}},
+            "responses": {"200": _json(job, "Cancelled (or already was)"),
+                          **_errors(401, 404, 409, 422)}}},
         "/admin/render-jobs/{job_id}/retry": {"post": {
             "summary": "A new job from a failed or cancelled one, with optional overrides.",
             "parameters": [_JOB_ID],
-            "requestBody": {"required": False, "content": {"application/json": {
-                "schema": {"type": "object", "properties": _OPTION_FIELDS}}}},
-            "responses": {"202": _json(_JOB, "The new job"),
-                          **_errors(400, 401, 404, 409, 422)}}},
+            "requestBody": {"required": False, "content": {
+                "application/json": {"schema": retry_body}}},
+            "responses": {"202": _json(job, "The new job"),
+                          **_errors(400, 401, 404, 409, 413, 422)}}},
         "/admin/render-jobs/{job_id}/outputs": {"post": {
             "summary": "A running job's outputs: the manifest and every file it lists.",
             "parameters": [_JOB_ID],
-            "requestBody": {"required": True, "content": {"multipart/form-data": {
-                "schema": {"type": "object", "required": ["manifest", "files"], "properties": {
-                    "manifest": {"type": "string", "description": "manifest.json"},
-                    "files": {"type": "array", "items": {"type": "string",
-                                                         "format": "binary"}}}}}}},
-            "responses": {"200": _json(_JOB, "Completed"),
+            "requestBody": {"required": True, "content": {
+                "multipart/form-data": {"schema": outputs_form}}},
+            "responses": {"200": _json(job, "Completed"),
                           **_errors(400, 401, 404, 409, 413, 422)}}},
         "/admin/render-jobs/{job_id}/push": {"post": {
             "summary": "Push a completed job's images to the store again.",
             "parameters": [_JOB_ID],
-            "responses": {"202": _json(_JOB, "Push queued"), **_errors(401, 404, 409)}}},
+            "responses": {"202": _json(job, "Push queued"), **_errors(401, 404, 409, 422)}}},
         "/admin/render-jobs/{job_id}/design": {"get": {
             "summary": "The job's design file.", "parameters": [_JOB_ID],
-            "responses": {"200": {"description": "The image",
-                                  "content": {"image/png": {}, "image/jpeg": {}}},
-                          **_errors(*admin_errors)}}},
+            "responses": _file_responses("The design", "image/png", "image/jpeg")}},
         "/admin/render-jobs/{job_id}/outputs/{name}": {"get": {
             "summary": "One of the job's output files.",
-            "parameters": [_JOB_ID, _path_param("name", "An output file name")],
-            "responses": {"200": {"description": "The file"}, **_errors(*admin_errors)}}},
+            "parameters": [_JOB_ID, {"name": "name", "in": "path", "required": True,
+                                     "description": "An output's file name",
+                                     "schema": {"type": "string"}}],
+            "responses": _file_responses("The file", "image/png", "video/mp4")}},
+    }
+
+
+def _template_paths() -> dict[str, Any]:
+    template = ref("RenderTemplate")
+    return {
         "/admin/render-templates": {
             "get": {"summary": "List render templates.",
-                    "parameters": [_query("active", {"type": "boolean"}, "Filter")],
-                    "responses": {"200": _json({"type": "object", "properties": {
-                        "items": {"type": "array", "items": _TEMPLATE},
-                        "total": {"type": "integer"}}}, "Templates"), **_errors(401, 422)}},
+                    "parameters": [_query("active", {"type": "string",
+                                                     "enum": ["true", "false"]},
+                                          "Only active (true) or inactive (false) ones.")],
+                    "responses": {"200": _json(ref("TemplateList"), "Templates"),
+                                  **_errors(401, 422)}},
             "post": {"summary": "Add a render template.",
-                     "requestBody": {"required": True, "content": {
-                         "application/json": {"schema": template_body}}},
-                     "responses": {"201": _json(_TEMPLATE, "Created"),
-                                   **_errors(400, 401, 409, 422)}}},
+                     "requestBody": {"required": True, "content": {"application/json": {
+                         "schema": template_input(creating=True)}}},
+                     "responses": {"201": _json(template, "Created"),
+                                   **_errors(400, 401, 409, 413, 422)}}},
         "/admin/render-templates/{template_id}": {
             "get": {"summary": "One render template.", "parameters": [_TEMPLATE_ID],
-                    "responses": {"200": _json(_TEMPLATE, "The template"),
-                                  **_errors(*admin_errors)}},
+                    "responses": {"200": _json(template, "The template"),
+                                  **_errors(401, 404, 422)}},
             "patch": {"summary": "Change a render template.", "parameters": [_TEMPLATE_ID],
-                      "requestBody": {"required": True, "content": {
-                          "application/json": {"schema": template_body}}},
-                      "responses": {"200": _json(_TEMPLATE, "Changed"),
-                                    **_errors(400, 401, 404, 422)}},
+                      "requestBody": {"required": True, "content": {"application/json": {
+                          "schema": template_input(creating=False)}}},
+                      "responses": {"200": _json(template, "Changed"),
+                                    **_errors(400, 401, 404, 413, 422)}},
             "delete": {"summary": "Delete a template no job uses.", "parameters": [_TEMPLATE_ID],
                        "responses": {"204": {"description": "Deleted"},
-                                     **_errors(401, 404, 409)}}},
+                                     **_errors(401, 404, 409, 422)}}},
+    }
+
+
+def build_spec() -> dict[str, Any]:
+    paths: dict[str, Any] = {
+        "/health": {"get": {
+            "summary": "Database, queue and disk status (no token).", "security": [],
+            "responses": {"200": _json(ref("Health"), "Healthy"),
+                          "503": _json(ref("Health"), "Unhealthy: rendering cannot progress")}}},
+        "/openapi.json": {"get": {
+            "summary": "This document.", "security": [],
+            "responses": {"200": _json({"type": "object"}, "OpenAPI document")}}},
+        **_job_paths(),
+        **_template_paths(),
     }
     return {
         "openapi": "3.1.0",
@@ -181,23 +233,7 @@ def build_spec() -> dict[str, Any]:
         "paths": paths,
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-            "schemas": {
-                "Error": {"type": "object", "required": ["code", "message"],
-                          "properties": {"code": {"type": "string"},
-                                         "message": {"type": "string"}}},
-                "RenderJob": {"type": "object", "required": ["id", "status", "progress"],
-                              "properties": {
-                                  "id": {"type": "string"},
-                                  "product_id": {"type": "string"},
-                                  "preset": {"type": "string", "enum": list(PRESET_IDS)},
-                                  "status": {"type": "string", "enum": list(JobStatus)},
-                                  "progress": {"type": "integer", "minimum": 0,
-                                               "maximum": 100},
-                                  "media_sync_status": {"type": "string",
-                                                        "enum": list(MediaSyncStatus)},
-                                  "source": {"type": "string", "enum": list(JobSource)}}},
-                "RenderTemplate": template_body,
-            },
+            "schemas": components(),
         },
     }
 

@@ -22,6 +22,7 @@ from ..jobs import commands, forms, queries, transitions
 from ..jobs.uploads import check_design
 from ..media.push import push_status
 from ..models import RenderJob
+from . import bodies
 
 bp = Blueprint("render_jobs", __name__)
 
@@ -103,10 +104,7 @@ def _page(jobs: Any, total: int, flt: queries.JobFilter) -> dict[str, Any]:
 def _json_body() -> dict[str, Any]:
     """An optional JSON object body, or the form fields."""
     if request.mimetype == "application/json":
-        data = request.get_json(silent=True)
-        if not isinstance(data, dict):
-            raise BadRequest("The body must be a JSON object.")
-        return data
+        return bodies.json_object()
     return request.form.to_dict()
 
 
@@ -144,7 +142,6 @@ def list_jobs() -> dict[str, Any]:
 
 @bp.get("/products/<product_id>/render-jobs")
 def list_product_jobs(product_id: str) -> dict[str, Any]:
-    check_safe_id(product_id, "product id")
     flt = queries.parse_filter(request.args, product_id=product_id)
     jobs, total = _ext().db.read(lambda connection: queries.list_jobs(connection, flt))
     return _page(jobs, total, flt)

@@ -16,6 +16,7 @@ from shared.validation import check_safe_id
 from ..db import get_session
 from ..errors import BadRequest, Conflict
 from ..models import RenderJob, RenderTemplate, utcnow
+from . import bodies
 from .render_jobs import iso
 
 bp = Blueprint("templates", __name__)
@@ -34,10 +35,8 @@ def template_to_dict(t: RenderTemplate) -> dict[str, Any]:
 
 
 def _body() -> dict[str, Any]:
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        raise BadRequest("The body must be a JSON object (Content-Type: application/json).")
-    return data
+    return bodies.json_object(
+        "The body must be a JSON object (Content-Type: application/json).")
 
 
 def _text(data: dict[str, Any], key: str, limit: int, *, required: bool = False) -> str | None:
@@ -46,7 +45,9 @@ def _text(data: dict[str, Any], key: str, limit: int, *, required: bool = False)
         if required:
             raise BadRequest(f"The field {key!r} is required.")
         return None
-    if not isinstance(value, str) or (required and not value.strip()) or len(value) > limit:
+    # NUL too: PostgreSQL's text cannot hold it (the insert would fail, not the request).
+    if (not isinstance(value, str) or (required and not value.strip()) or len(value) > limit
+            or "\0" in value):
         raise InvalidInput(f"{key} must be text of at most {limit} characters.")
     return value
 

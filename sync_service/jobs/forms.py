@@ -4,6 +4,7 @@ options, free-form metadata, the source, the true/false words."""
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,14 +34,35 @@ def parse_bool(name: str, value: Any) -> bool:
     return flag
 
 
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text} is out of range")
+    return value
+
+
+def _not_json(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
+
+
+def loads(text: str | bytes) -> Any:
+    """JSON as clients may send it, or ValueError: no NaN or Infinity (Python's parser takes
+    them, but they are not JSON: answers would carry them and PostgreSQL refuses them), and no
+    nesting so deep that it exhausts the parser."""
+    try:
+        return json.loads(text, parse_constant=_not_json, parse_float=_finite)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+
+
 def parse_metadata(value: Any) -> dict[str, Any]:
     """Free-form client data: a JSON object (or its text), kept small."""
     if value is None or value == "":
         return {}
     if isinstance(value, str):
         try:
-            value = json.loads(value)
-        except json.JSONDecodeError:
+            value = loads(value)
+        except ValueError:  # JSONDecodeError too
             raise InvalidInput("metadata must be a JSON object.") from None
     if not isinstance(value, dict):
         raise InvalidInput("metadata must be a JSON object.")

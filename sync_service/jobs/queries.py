@@ -3,6 +3,7 @@ pages of them by validated query-string filters."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,6 +22,12 @@ from .forms import parse_source
 
 MAX_LIMIT = 100
 DEFAULT_LIMIT = 20
+#: Deeper pages than any shop has jobs; the bound keeps the value inside every database's
+#: integer (SQLite's and PostgreSQL's OFFSET are 64-bit; past that the driver overflows).
+MAX_OFFSET = 1_000_000_000
+ORDERS = ("asc", "desc")
+# ASCII digits only: `int()` also takes "1_000", " 5 " and other scripts' digits.
+_WHOLE_NUMBER = re.compile(r"[+-]?[0-9]{1,18}")
 
 
 def get_job(session: Session, job_id: str) -> RenderJob:
@@ -70,16 +77,15 @@ class JobFilter:
     descending: bool = True
 
 
-def _int_arg(name: str, text: str | None, default: int, low: int, high: int | None) -> int:
+def _int_arg(name: str, text: str | None, default: int, low: int, high: int) -> int:
     if text in (None, ""):
         return default
-    try:
-        value = int(text)
-    except ValueError:
-        raise InvalidInput(f"{name} must be a whole number, not {text!r}.") from None
-    if value < low or (high is not None and value > high):
-        bound = f"between {low} and {high}" if high is not None else f"at least {low}"
-        raise InvalidInput(f"{name} must be {bound}, not {value}.")
+    if not _WHOLE_NUMBER.fullmatch(text):
+        raise InvalidInput(f"{name} must be a whole number between {low} and {high}, not "
+                           f"{text[:40]!r}.")
+    value = int(text)
+    if not low <= value <= high:
+        raise InvalidInput(f"{name} must be between {low} and {high}, not {value}.")
     return value
 
 
@@ -88,11 +94,13 @@ def _time_arg(name: str, text: str | None) -> datetime | None:
         return None
     try:
         value = datetime.fromisoformat(text)
-    except ValueError:
-        raise InvalidInput(f"{name} must be an ISO 8601 date-time, not {text!r}.") from None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        # Year 1 east of UTC or year 9999 west of it is outside what a datetime can hold.
+        return value.astimezone(UTC)
+    except (ValueError, OverflowError):
+        raise InvalidInput(
+            f"{name} must be an ISO 8601 date-time, not {text[:40]!r}.") from None
 
 
 def parse_filter(args: Mapping[str, str], product_id: str | None = None) -> JobFilter:
@@ -103,7 +111,7 @@ def parse_filter(args: Mapping[str, str], product_id: str | None = None) -> JobF
         for part in parts:
             if part not in JobStatus.__members__.values():
                 raise InvalidInput(
-                    f"Unknown status {part!r}; statuses are: {', '.join(JobStatus)}.")
+                    f"Unknown status {part[:40]!r}; statuses are: {', '.join(JobStatus)}.")
         statuses = tuple(dict.fromkeys(parts))
     product = product_id or args.get("product_id") or None
     if product is not None:
@@ -111,14 +119,14 @@ def parse_filter(args: Mapping[str, str], product_id: str | None = None) -> JobF
     preset = get_preset(args["preset"]).id if args.get("preset") else None
     source = parse_source(args["source"]).value if args.get("source") else None
     order = (args.get("order") or "desc").lower()
-    if order not in ("asc", "desc"):
-        raise InvalidInput(f"order must be asc or desc, not {order!r}.")
+    if order not in ORDERS:
+        raise InvalidInput(f"order must be asc or desc, not {order[:40]!r}.")
     return JobFilter(
         statuses=statuses, product_id=product, preset=preset, source=source,
         created_after=_time_arg("created_after", args.get("created_after")),
         created_before=_time_arg("created_before", args.get("created_before")),
         limit=_int_arg("limit", args.get("limit"), DEFAULT_LIMIT, 1, MAX_LIMIT),
-        offset=_int_arg("offset", args.get("offset"), 0, 0, None),
+        offset=_int_arg("offset", args.get("offset"), 0, 0, MAX_OFFSET),
         descending=order == "desc",
     )
 

@@ -1,0 +1,202 @@
+"""The JSON Schemas of what the API sends and takes, for `/openapi.json`.
+
+Every field a response carries is described, with the values `shared/` allows, so a client can
+be generated from the document and the schema-driven fuzz test (`tests/service/test_fuzz.py`)
+can check every answer against it. Enumerations come from `shared/`, never copied.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared.angles import ANGLE_IDS
+from shared.colors import COMMON_SHIRT_COLORS
+from shared.contracts import BACKGROUND_KINDS, OUTPUT_KINDS
+from shared.jobs import JobSource, JobStatus, MediaSyncStatus
+from shared.presets import PRESET_IDS
+from shared.quality import QUALITY_NAMES
+
+from .health import DISK_STATES, HEALTH_STATES, QUEUE_STATES
+
+
+def ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _string(description: str | None = None, **extra: Any) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "string", **extra}
+    if description:
+        schema["description"] = description
+    return schema
+
+
+def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"anyOf": [schema, {"type": "null"}]}
+
+
+def _object(properties: dict[str, Any], description: str | None = None,
+            required: tuple[str, ...] | None = None) -> dict[str, Any]:
+    """An object whose listed properties are always present unless `required` says less."""
+    schema: dict[str, Any] = {"type": "object", "properties": properties,
+                              "required": list(properties if required is None else required)}
+    if description:
+        schema["description"] = description
+    return schema
+
+
+_COUNT = {"type": "integer", "minimum": 0}
+_TIME = _string("UTC, ISO 8601 with a Z", format="date-time")
+_HEX_COLOR = _string("#rrggbb", pattern="^#[0-9a-f]{6}$")
+_SHA256 = _string(pattern="^[0-9a-f]{64}$")
+_SAFE_ID = _string("1-128 letters, digits, '_' or '-', starting with a letter or digit",
+                   pattern="^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")
+_SHIRT_NAMES = ", ".join(name.lower() for name, _hex in COMMON_SHIRT_COLORS)
+#: What a colour field takes (its text is the one in `shared.colors`).
+COLOR_INPUT = _string(
+    "#RGB, #RRGGBB or a colour name (shirt-blank names such as navy first: "
+    f"{_SHIRT_NAMES}; then CSS names); any case, spaces and hyphens ignored",
+    maxLength=64)
+BACKGROUND_INPUT = _string(f"{' or '.join(BACKGROUND_KINDS)} or a colour (as for color)",
+                           maxLength=64)
+
+
+def _error_schema() -> dict[str, Any]:
+    return _object({"code": _string("stable, machine-readable"),
+                    "message": _string("one sentence for a person")})
+
+
+def _job_schema() -> dict[str, Any]:
+    design = _object({
+        "name": _string("the uploaded file name, reduced to safe ASCII"),
+        "media_type": _string(enum=["image/png", "image/jpeg"]),
+        "size_bytes": _COUNT, "sha256": _SHA256,
+        "width": _COUNT, "height": _COUNT,
+        "url": _string("where the design file is downloaded (token required)"),
+    }, "The uploaded design, as stored")
+    output = _object({
+        "kind": _string(enum=list(OUTPUT_KINDS)),
+        "angle": _nullable(_string(enum=list(ANGLE_IDS))),
+        "frame": _nullable(_COUNT),
+        "file": _string("a plain file name"),
+        "width": _COUNT, "height": _COUNT, "sha256": _SHA256, "size_bytes": _COUNT,
+        "url": _string("where the file is downloaded (token required)"),
+    }, "One rendered file, as listed in the render's manifest")
+    counts = _object({"images_done": _COUNT, "images_total": _COUNT, "frames_done": _COUNT,
+                      "frames_total": _COUNT}, "Stills and turntable frames, done and planned")
+    properties: dict[str, Any] = {
+        "id": _string("rjob_ + a ULID"),
+        "product_id": _string("the store's product id"),
+        "preset": _string(enum=list(PRESET_IDS)),
+        "color": _HEX_COLOR,
+        "template_id": _string(),
+        "quality": _string(enum=list(QUALITY_NAMES)),
+        "animation": {"type": "boolean", "description": "whether a turntable is rendered"},
+        "background": _string(f"{', '.join(BACKGROUND_KINDS)} or #rrggbb"),
+        "source": _string("api: rendered by the service; blender, cli: reported by the "
+                          "add-on or the CLI", enum=list(JobSource)),
+        "status": _string(enum=list(JobStatus)),
+        "progress": {"type": "integer", "minimum": 0, "maximum": 100},
+        "stage": _string("what the renderer is doing, e.g. queued, rendering, done"),
+        "counts": counts,
+        "design": design,
+        "outputs": {"type": "array", "items": output},
+        "error": _nullable(ref("Error")),
+        "attempts": _COUNT,
+        "retried_from": _nullable(_string("the job this one retries")),
+        "media_sync_status": _string(enum=list(MediaSyncStatus)),
+        "worker_id": _nullable(_string("the render run that holds the job")),
+        "heartbeat_at": _nullable(_TIME),
+        "created_at": _TIME,
+        "started_at": _nullable(_TIME),
+        "completed_at": _nullable(_TIME),
+        "updated_at": _TIME,
+        "metadata": {"type": "object", "description": "the client's own data, as sent"},
+        "url": _string("this job"),
+        "media_push": _nullable(ref("MediaPush")),
+    }
+    required = tuple(name for name in properties if name != "media_push")
+    return _object(properties, "A render job; `media_push` only where a store is configured",
+                   required)
+
+
+def _media_push_schema() -> dict[str, Any]:
+    ids = {"type": "object", "additionalProperties": {"type": "string"}}
+    return _object({
+        "sink": _string("the store, e.g. medusa"),
+        "status": _string(enum=list(MediaSyncStatus)),
+        "attempts": _COUNT,
+        "error": _nullable(ref("Error")),
+        "image_ids": {**ids, "description": "the store's image id by angle"},
+        "file_ids": {**ids, "description": "the store's file id by role"},
+        "replaced_by": _nullable(_string("the job whose push replaced these images")),
+        "pushed_at": _nullable(_string("when the push landed, ISO 8601")),
+    }, "The latest push of the job's images to the store")
+
+
+def _template_schema() -> dict[str, Any]:
+    return _object({
+        "id": _string(),
+        "name": _string(),
+        "description": _string(),
+        "model_path": _nullable(_string("relative to the templates folder")),
+        "thumbnail_path": _nullable(_string("relative to the templates folder")),
+        "supported_presets": {"type": "array", "items": _string(enum=list(PRESET_IDS)),
+                              "description": "empty: every preset"},
+        "default_color": _HEX_COLOR,
+        "active": {"type": "boolean"},
+        "is_default": {"type": "boolean"},
+        "created_at": _TIME,
+        "updated_at": _TIME,
+    }, "A shirt model jobs can use")
+
+
+def template_input(*, creating: bool) -> dict[str, Any]:
+    """The body of POST (with `id` and `name` required) and PATCH: unknown fields are 422."""
+    location = _nullable(_string("relative to the templates folder", maxLength=500))
+    properties: dict[str, Any] = {
+        "name": _string(minLength=1, maxLength=200),
+        "description": _nullable(_string(maxLength=5000)),
+        "model_path": location,
+        "thumbnail_path": location,
+        "supported_presets": {"type": "array", "items": _string(enum=list(PRESET_IDS))},
+        "default_color": COLOR_INPUT,
+        "active": {"type": "boolean"},
+        "is_default": {"type": "boolean"},
+    }
+    if creating:
+        properties = {"id": _SAFE_ID, **properties}
+    return {"type": "object", "properties": properties, "additionalProperties": False,
+            "required": ["id", "name"] if creating else []}
+
+
+def _health_schema() -> dict[str, Any]:
+    return _object({
+        "status": _string(enum=list(HEALTH_STATES)),
+        "database": _string(enum=["ok", "unreachable"]),
+        "queue": _string("the broker: not_configured in processes without a queue",
+                         enum=list(QUEUE_STATES)),
+        "disk": _string("low below the free-space floor", enum=list(DISK_STATES)),
+        "disk_free_bytes": _COUNT,
+    }, "Database, queue broker and free disk space of the data directory")
+
+
+def _page_schema() -> dict[str, Any]:
+    return _object({"items": {"type": "array", "items": ref("RenderJob")},
+                    "total": _COUNT, "limit": _COUNT, "offset": _COUNT}, "A page of jobs")
+
+
+def _template_list_schema() -> dict[str, Any]:
+    return _object({"items": {"type": "array", "items": ref("RenderTemplate")},
+                    "total": _COUNT})
+
+
+def components() -> dict[str, Any]:
+    return {
+        "Error": _error_schema(),
+        "RenderJob": _job_schema(),
+        "MediaPush": _media_push_schema(),
+        "JobPage": _page_schema(),
+        "RenderTemplate": _template_schema(),
+        "TemplateList": _template_list_schema(),
+        "Health": _health_schema(),
+    }
