@@ -19,10 +19,16 @@ Render queue (`Settings.queue`):
 - `TSHIRT_RENDER_TIMEOUT_S` (`600`): time limit of one Blender run; the process group is killed.
 - `TSHIRT_MAX_ATTEMPTS` (`3`): attempts for crashes, time-outs and lost workers (bad input: one).
 - `TSHIRT_RETRY_DELAY_S` (`30`): back-off before attempt n+1 is this x 2^(n-1).
-- `TSHIRT_HEARTBEAT_S` (`1`): a running job's progress and heartbeat are written at most this
-  often.
-- `TSHIRT_STALL_AFTER_S` (`120`): a running job with an older heartbeat is requeued (or failed
-  after the attempt limit); `TSHIRT_STALL_CHECK_S` (`30`): how often every queue process looks.
+- `TSHIRT_HEARTBEAT_S` (`1`): how often each queue process writes its own heartbeat and that of
+  every job it holds, from a thread of its own (it goes on while Blender is busy or outputs
+  upload); a job's progress is written at most this often.
+- `TSHIRT_STALL_AFTER_S` (`15`, at least 3 x the heartbeat): a queue process or a running job
+  whose heartbeat is older is lost: its jobs are requeued (or failed after the attempt limit),
+  and `serve` kills and restarts its own queue process. `TSHIRT_STALL_CHECK_S` (`5`): how often
+  `serve` (which never renders) and every queue process look. A worker killed with -9 is thus
+  noticed within their sum (20 s); a short limit is safe because the heartbeat is not Blender's.
+- `TSHIRT_CONSUMER_NAME` (set by `serve` for its HTTP processes, never by hand): the worker name
+  of the queue process `serve` supervises, whose heartbeat `/health` reports.
 - `TSHIRT_CLEANUP_CRONTAB` (`0 2 * * *`, UTC): when the scheduled cleanup runs.
 - `TSHIRT_BLENDER_BIN` (unset): a Blender binary; unset: `TSHIRT_BLENDER_PYTHON` (default: this
   Python), a Python with the `bpy` module, runs `-m blender_addon.cli`.
@@ -160,8 +166,8 @@ class QueueSettings:
     max_attempts: int = 3
     retry_delay_s: float = 30.0
     heartbeat_s: float = 1.0
-    stall_after_s: float = 120.0
-    stall_check_s: float = 30.0
+    stall_after_s: float = 15.0
+    stall_check_s: float = 5.0
     cleanup_crontab: str = "0 2 * * *"
     blender_bin: str | None = None
     blender_python: str | None = None
@@ -169,6 +175,7 @@ class QueueSettings:
     service_url: str | None = None
     service_token: str | None = None
     worker_name: str = ""
+    consumer_name: str | None = None
 
     @property
     def remote(self) -> bool:
@@ -180,6 +187,7 @@ class QueueSettings:
         crontab = str(source.get("TSHIRT_CLEANUP_CRONTAB", cls.cleanup_crontab))
         parse_crontab(crontab)
         url = source.text("TSHIRT_SERVICE_URL")
+        heartbeat_s = source.number("TSHIRT_HEARTBEAT_S", cls.heartbeat_s, float, 0.05)
         return cls(
             redis_url=source.text("REDIS_URL"),
             name=str(source.get("TSHIRT_QUEUE_NAME", cls.name)),
@@ -188,8 +196,10 @@ class QueueSettings:
                                            float, 0.1),
             max_attempts=source.number("TSHIRT_MAX_ATTEMPTS", cls.max_attempts, int, 1),
             retry_delay_s=source.number("TSHIRT_RETRY_DELAY_S", cls.retry_delay_s, float, 0),
-            heartbeat_s=source.number("TSHIRT_HEARTBEAT_S", cls.heartbeat_s, float, 0.05),
-            stall_after_s=source.number("TSHIRT_STALL_AFTER_S", cls.stall_after_s, float, 0.5),
+            heartbeat_s=heartbeat_s,
+            # Three missed beats, so that one slow write (a locked database) is not a death.
+            stall_after_s=source.number("TSHIRT_STALL_AFTER_S", cls.stall_after_s, float,
+                                        3 * heartbeat_s),
             stall_check_s=source.number("TSHIRT_STALL_CHECK_S", cls.stall_check_s, float, 0.1),
             cleanup_crontab=crontab,
             blender_bin=source.text("TSHIRT_BLENDER_BIN"),
@@ -200,6 +210,7 @@ class QueueSettings:
                                       api_tokens[0] if api_tokens else None),
             worker_name=source.text("TSHIRT_WORKER_NAME",
                                     f"{socket.gethostname()}:{os.getpid()}") or "",
+            consumer_name=source.text("TSHIRT_CONSUMER_NAME"),
         )
 
     def retry_delay(self, attempts: int) -> float:
