@@ -9,6 +9,7 @@ with the `cancelled` exit code. No `bpy` here.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import logging
 import os
@@ -108,9 +109,10 @@ class Cancellation:
     """Stops the process cleanly on SIGINT/SIGTERM, whatever the main thread is doing.
 
     A context manager around the work: on the way out the watcher thread is stopped and joined
-    and the previous handlers come back. A watcher left running into interpreter shutdown is
-    woken there (its socket is closed by the garbage collector) and Blender 4.2 crashes on exit
-    (SIGSEGV, exit 139) under any daemon thread that runs Python code that late.
+    and the previous handlers come back (and at exit, should a caller only `install()`). A
+    watcher left running into interpreter shutdown is woken there (its socket is closed by the
+    garbage collector) and Blender 4.2 crashes on exit (SIGSEGV, exit 139) under any daemon
+    thread that runs Python code that late.
     """
 
     def __init__(self, on_cancel: Callable[[], None]) -> None:
@@ -141,11 +143,13 @@ class Cancellation:
         self._thread = threading.Thread(target=self._watch, args=(reader,), name="tshirt-cancel",
                                         daemon=True)
         self._thread.start()
+        atexit.register(self.uninstall)  # atexit runs before the daemon threads are torn down
 
     def uninstall(self) -> None:
         """Restore the previous handlers and end the watcher (closing its socket wakes it)."""
         if self._thread is None or self._writer is None:
             return
+        atexit.unregister(self.uninstall)
         signal.set_wakeup_fd(self._previous_fd)
         for sig, handler in self._previous.items():
             signal.signal(sig, handler)  # type: ignore[arg-type]

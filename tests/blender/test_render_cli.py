@@ -78,6 +78,18 @@ def test_usage_error_is_one_line(tmp_path):
     _assert_one_line_error(result, "invalid_input")
 
 
+@pytest.mark.parametrize("order", ["watch-then-import", "import-then-watch"])
+def test_the_cancel_watcher_never_crashes_blender_at_exit(order):
+    """bpy 4.2 segfaults at exit (139) when a daemon thread still runs Python then; the watcher
+    is joined at exit even when only installed, in either order with importing bpy."""
+    watch = "from blender_addon.core.jobfiles import Cancellation\n" \
+            "Cancellation(lambda: None).install()\n"
+    code = watch + "import bpy\n" if order == "watch-then-import" else "import bpy\n" + watch
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
+                            text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert result.returncode == 0, (result.returncode, result.stderr[-2000:])
+
+
 def test_cancel_stops_quickly_and_leaves_nothing(designs, tmp_path):
     out = tmp_path / "cancelled"
     env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONWARNINGS": "ignore"}
