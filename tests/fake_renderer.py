@@ -110,6 +110,8 @@ def _render_ok(spec_data: dict, behaviour: dict) -> int:
     _event("starting", job_id=spec.job_id)
     _event("compositing", job_id=spec.job_id)
     total = len(spec.angles)
+    # Announced from the first event, as the real renderer does, so progress only rises.
+    frames = spec.animation.frames if spec.animation.enabled else 0
     outputs = []
     for number, angle in enumerate(spec.angles, start=1):
         path = out / f"{angle}.png"
@@ -117,9 +119,9 @@ def _render_ok(spec_data: dict, behaviour: dict) -> int:
         outputs.append(OutputFile(kind="still", file=path.name, width=8, height=8,
                                   sha256=file_sha256(path), size_bytes=path.stat().st_size,
                                   angle=angle))
-        _event("rendering", images_done=number, images_total=total, item=angle)
+        _event("rendering", images_done=number, images_total=total, frames_total=frames,
+               item=angle)
         time.sleep(delay)
-    frames = spec.animation.frames if spec.animation.enabled else 0
     for frame in range(1, frames + 1):
         _event("animating", images_done=total, images_total=total, frames_done=frame,
                frames_total=frames)
