@@ -7,7 +7,6 @@ Every command reads the same environment as the app (every variable is listed in
 from __future__ import annotations
 
 import argparse
-import contextlib
 import logging
 import os
 import secrets
@@ -16,12 +15,15 @@ import socket
 import sys
 import threading
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shared.errors import TshirtError
 
 from .auth import new_token
 from .config import ConfigError, Settings, sqlite_url
+
+if TYPE_CHECKING:
+    from .queue.supervisor import Supervisor
 
 _log = logging.getLogger(__name__)
 
@@ -74,34 +76,47 @@ def _serve_http(args: argparse.Namespace) -> None:
             workers_kill_timeout=WORKER_STOP_TIMEOUT_S).serve()
 
 
-def _fork_queue_process() -> int:
-    """The render queue of `serve` runs in a process of its own (render threads plus the
-    scheduled cleanup), so renders are taken exactly once per machine."""
-    pid = os.fork()
-    if pid == 0:  # child
-        code = 1
-        try:
-            code = run_worker(maintenance=True)
-        except BaseException:
-            _log.exception("the queue process failed")
-        finally:
-            os._exit(code)
-    return pid
+class _Stopped(Exception):
+    """SIGINT or SIGTERM came before the HTTP server took those signals over."""
 
 
-def _stop_queue_process(pid: int) -> int:
-    """SIGTERM the queue process (it stops its renders and requeues their jobs) and wait."""
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGTERM)
-    while True:
-        try:
-            _pid, status = os.waitpid(pid, 0)
-            return os.waitstatus_to_exitcode(status)
-        except InterruptedError:
-            continue
+def _stop_early(_signum: int, _frame: object) -> None:
+    raise _Stopped
+
+
+def _supervise_queue(settings: Settings) -> tuple[Supervisor, list[str]]:
+    """Start the supervised queue process of `serve` (render threads, the scheduled cleanup,
+    the store push: renders are taken exactly once per machine) and the stall check. The list
+    receives the supervisor's sentence if it gives up; it then stops the HTTP server."""
+    from .queue.supervisor import Supervisor
+
+    name = settings.queue.worker_name
+    # Read by the HTTP processes, started next: /health reports this queue process.
+    os.environ["TSHIRT_CONSUMER_NAME"] = name
+    failures: list[str] = []
+
+    def give_up(message: str) -> None:
+        failures.append(message)
+        os.kill(os.getpid(), signal.SIGTERM)  # the server stops serving, then serve exits
+
+    command = [sys.executable, "-m", "sync_service.cli", "serve", "--queue-of",
+               str(os.getpid())]
+    supervisor = Supervisor(settings, name, command, on_give_up=give_up)
+    supervisor.start()
+    return supervisor, failures
+
+
+def _run_queue_process(parent_pid: int) -> int:
+    """The queue process that `serve`'s supervisor starts (`serve --queue-of PID`)."""
+    from .queue.supervisor import die_with_parent
+
+    die_with_parent(parent_pid)
+    return run_worker(maintenance=True)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    if args.queue_of is not None:
+        return _run_queue_process(args.queue_of)
     settings = Settings.load()
     settings.check()
     if not args.no_migrate:
@@ -118,13 +133,19 @@ def cmd_serve(args: argparse.Namespace) -> int:
           file=sys.stderr, flush=True)
     if args.submit_sample:
         _submit_sample(args, settings)
-    # The render queue runs in a process of its own, forked before the server starts.
-    queue_pid = _fork_queue_process()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, _stop_early)
+    supervisor, failures = _supervise_queue(settings)
     try:
         _serve_http(args)
+    except _Stopped:
+        pass
     finally:
-        queue_code = _stop_queue_process(queue_pid)
-    return 0 if queue_code in (0, -signal.SIGTERM) else 1
+        queue_code = supervisor.stop()
+    if failures:
+        print(f"tshirt-service: {failures[0]}", file=sys.stderr, flush=True)
+        return 1
+    return 0 if queue_code in (None, 0, -signal.SIGTERM) else 1
 
 
 def _submit_sample(args: argparse.Namespace, settings: Settings) -> None:
@@ -251,6 +272,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--submit-sample", action="store_true",
                        help="once started, render the bundled sample design through the API "
                             "and print where its images are")
+    # How serve starts its own queue process (see queue.supervisor); not for people.
+    serve.add_argument("--queue-of", type=int, metavar="PID", help=argparse.SUPPRESS)
     serve.set_defaults(func=cmd_serve)
 
     database = commands.add_parser("db", help="database commands")
