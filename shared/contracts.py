@@ -325,6 +325,24 @@ class OutputFile:
 
 
 @dataclass(frozen=True)
+class PrintedDesign:
+    """The design as it printed: the upright image's pixel size and its resolution (design
+    pixels per printed inch) at the placement."""
+
+    width: int
+    height: int
+    dpi: float
+
+    @classmethod
+    def from_dict(cls, data: object) -> PrintedDesign:
+        what = "manifest design"
+        values = _check_fields(what, data, {"width", "height", "dpi"}, {"width", "height", "dpi"})
+        return cls(width=_int_in(what, "width", values["width"], 1, 100_000),
+                   height=_int_in(what, "height", values["height"], 1, 100_000),
+                   dpi=_typed(what, "dpi", values["dpi"], float))
+
+
+@dataclass(frozen=True)
 class Manifest:
     """What a render produced, written as `manifest.json` beside the files it describes."""
 
@@ -336,6 +354,9 @@ class Manifest:
     created_at: str
     device: str = "CPU"
     spec_version: int = SPEC_VERSION
+    design: PrintedDesign | None = None
+    #: Sentences for the people who print it (`validation.print_warnings`).
+    warnings: tuple[str, ...] = ()
 
     @property
     def stills(self) -> dict[str, OutputFile]:
@@ -354,6 +375,8 @@ class Manifest:
             "created_at": self.created_at,
             "outputs": [o.to_dict() for o in self.outputs],
             "timings": dict(self.timings),
+            "design": asdict(self.design) if self.design else None,
+            "warnings": list(self.warnings),
         }
 
     def to_json(self) -> str:
@@ -374,6 +397,10 @@ class Manifest:
         timings = _typed(what, "timings", values["timings"], dict)
         for key, seconds in timings.items():
             _typed(what, f"timings.{key}", seconds, float)
+        design = values.get("design")
+        warnings = _typed(what, "warnings", values.get("warnings", []), list)
+        for index, warning in enumerate(warnings):
+            _typed(what, f"warnings[{index}]", warning, str)
         return cls(
             spec=spec,
             blender_version=_typed(what, "blender_version", values["blender_version"], str),
@@ -381,6 +408,8 @@ class Manifest:
             timings=dict(timings),
             created_at=_typed(what, "created_at", values["created_at"], str),
             device=_typed(what, "device", values.get("device", "CPU"), str),
+            design=None if design is None else PrintedDesign.from_dict(design),
+            warnings=tuple(warnings),
         )
 
     @classmethod

@@ -2,7 +2,9 @@
 
 Only the first bytes of a file are read to learn its type and pixel size, so a decompression
 bomb (a small file that claims a huge image) is refused before anything decodes it. The type
-comes from magic bytes, never from a file name or a declared content type.
+comes from magic bytes, never from a file name or a declared content type. Sizes are those of
+the upright image (a phone photo stored 3000 x 4000 with EXIF orientation 6 is 4000 x 3000),
+the one that prints, so its print resolution at a placement is computed here too.
 """
 
 from __future__ import annotations
@@ -12,8 +14,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .design_image import ImageKind, read_header
+from .design_image import ImageKind, PrintResolution, print_resolution, read_header
 from .errors import FileTooLarge, InvalidInput
+from .presets import get_preset
 
 MAX_DESIGN_BYTES = 10 * 1024 * 1024
 # A 12 x 16 in full-front print at 300 DPI is 3600 x 4800 = 17 MP; allow generous headroom but
@@ -29,6 +32,7 @@ MEDIA_TYPES: dict[str, str] = {"png": "image/png", "jpeg": "image/jpeg"}
 @dataclass(frozen=True)
 class DesignInfo:
     kind: ImageKind
+    #: The upright image's pixel size.
     width: int
     height: int
     size_bytes: int
@@ -40,9 +44,10 @@ class DesignInfo:
 
 
 def image_dimensions(head: bytes) -> tuple[ImageKind, int, int]:
-    """Type and pixel size read from the header only, checked against the pixel caps."""
+    """Type and upright pixel size read from the header only, checked against the pixel caps
+    (which are the same either way round)."""
     header = read_header(head)
-    kind, width, height = header.kind, header.width, header.height
+    kind, (width, height) = header.kind, header.upright_size
     if width > MAX_DESIGN_SIDE or height > MAX_DESIGN_SIDE or width * height > MAX_DESIGN_PIXELS:
         raise InvalidInput(
             f"The design is {width} x {height} pixels; the limit is {MAX_DESIGN_SIDE} pixels a "
@@ -50,6 +55,19 @@ def image_dimensions(head: bytes) -> tuple[ImageKind, int, int]:
             code="image_too_large",
         )
     return kind, width, height
+
+
+def resolution_at(preset_id: str, width: int, height: int) -> PrintResolution:
+    """How sharp an upright ``width`` x ``height`` design prints at a preset's size."""
+    preset = get_preset(preset_id)
+    return print_resolution(width, height, preset.width_cm, preset.height_cm)
+
+
+def print_warnings(preset_id: str, width: int, height: int) -> list[str]:
+    """The sentences a job carries about its design: the print-resolution one, with its figure,
+    below the ideal DPI; none for a design that prints sharp."""
+    warning = resolution_at(preset_id, width, height).warning
+    return [warning] if warning else []
 
 
 def check_design_size(size_bytes: int, limit: int = MAX_DESIGN_BYTES) -> None:
