@@ -16,7 +16,14 @@ from shared.jobs import JobSource, JobStatus, MediaSyncStatus
 from shared.presets import PRESET_IDS
 from shared.quality import QUALITY_NAMES
 
-from .health import DISK_STATES, HEALTH_STATES, QUEUE_STATES
+from ..models import WORKER_KINDS
+from .health import (
+    CONSUMER_STATES,
+    DATABASE_STATES,
+    DISK_STATES,
+    HEALTH_STATES,
+    QUEUE_STATES,
+)
 
 
 def ref(name: str) -> dict[str, str]:
@@ -170,14 +177,31 @@ def template_input(*, creating: bool) -> dict[str, Any]:
 
 
 def _health_schema() -> dict[str, Any]:
+    age = {"type": "number", "minimum": 0, "description": "seconds"}
+    worker = _object({
+        "name": _string("its TSHIRT_WORKER_NAME, the start of a job's worker_id"),
+        "kind": _string(enum=list(WORKER_KINDS)),
+        "host": _string(), "pid": _COUNT, "render_threads": _COUNT,
+        "alive": {"type": "boolean", "description": "it beats and has not stopped"},
+        "last_seen": _TIME, "heartbeat_age_s": age,
+        "exits": {**_COUNT, "description": "ends its supervisor did not ask for"},
+        "last_exit": _nullable(_string("how the last end went, e.g. killed by SIGKILL")),
+    }, "A queue process seen in the last 24 h")
     return _object({
-        "status": _string(enum=list(HEALTH_STATES)),
-        "database": _string(enum=["ok", "unreachable"]),
-        "queue": _string("the broker: not_configured in processes without a queue",
+        "status": _string("unhealthy (503) when rendering cannot progress",
+                          enum=list(HEALTH_STATES)),
+        "database": _string(enum=list(DATABASE_STATES)),
+        "queue": _string("the broker (the SQLite queue file, or Redis)",
                          enum=list(QUEUE_STATES)),
+        "consumer": _string("the queue process serve runs and restarts",
+                            enum=list(CONSUMER_STATES)),
+        "consumer_heartbeat_age_s": _nullable(age),
+        "workers": {"type": "array", "items": worker, "description": "the newest first"},
+        "render_threads_alive": {**_COUNT, "description": "0: no job can start"},
+        "oldest_pending_age_s": _nullable({**age, "description": "the oldest waiting job"}),
         "disk": _string("low below the free-space floor", enum=list(DISK_STATES)),
         "disk_free_bytes": _COUNT,
-    }, "Database, queue broker and free disk space of the data directory")
+    }, "Can rendering progress? One field per component (see sync_service/api/health.py)")
 
 
 def _page_schema() -> dict[str, Any]:
