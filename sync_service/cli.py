@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from shared.errors import TshirtError
 
 from .auth import new_token
-from .config import ConfigError, Settings, sqlite_url
+from .config import ConfigError, Settings
 
 if TYPE_CHECKING:
     from .queue.supervisor import Supervisor
@@ -165,21 +165,33 @@ def run_worker(threads: int | None = None, *, maintenance: bool = False) -> int:
     """`tshirt-service worker` (and the queue process of `serve`): render jobs from the queue
     until SIGINT or SIGTERM; running renders are then stopped and their jobs requeued for
     another worker. `maintenance` also runs the scheduled cleanup and the store push (only
-    where the data directory lives)."""
+    where the data directory lives).
+
+    A worker first checks its configuration (`queue.preflight`: one line and exit 1 for what
+    is wrong), then delivers the finished renders an earlier run left on its disk, and only then
+    takes jobs. The service's own queue process publishes the marker the workers look for."""
     from .app import create_app
+    from .queue import broker, preflight
     from .queue.runtime import get_queue
 
     settings = Settings.load()
-    if settings.queue.remote and settings.database_url == sqlite_url(settings.data_dir):
-        # Its own empty database would find none of the queue's jobs and drop their tasks.
-        raise ConfigError("A remote worker (TSHIRT_SERVICE_URL) needs the service's database "
-                          "in DATABASE_URL.")
+    # The worker says in one line per try what it cannot reach; urllib3's own retry warnings
+    # would repeat that several times a try.
+    logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)
+    if not maintenance:
+        preflight.check_worker(settings)
+    broker.log_broker_errors_in_one_line()
     config: dict[str, Any] = {}
+    if settings.queue.service_token:
+        # Named explicitly, so that the stand-in below can never be sent to the service.
+        config["TSHIRT_SERVICE_TOKEN"] = settings.queue.service_token
     if not settings.api_tokens and not settings.dev_mode:
-        # A worker answers no HTTP: it needs no token of its own to start.
+        # A worker answers no HTTP; this only satisfies the app's refusal to start without one.
         config["TSHIRT_API_TOKENS"] = "worker-" + secrets.token_urlsafe(16)
     app = create_app(config)
     runtime = get_queue(app)
+    if maintenance:
+        preflight.publish(settings, runtime.render_huey, app.extensions["tshirt"].storage)
     workers = runtime.settings.workers if threads is None else threads
     if not maintenance:
         workers = max(1, workers)
@@ -190,9 +202,13 @@ def run_worker(threads: int | None = None, *, maintenance: bool = False) -> int:
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        runtime.start(render_workers=workers, maintenance=maintenance)
-        _log.info("worker %s: %d render thread(s), %s files", runtime.settings.worker_name,
-                  workers, "remote" if runtime.settings.remote else "local")
+        runtime.worker.resume_uploads(stop.is_set)
+        if runtime.worker.client is not None and not stop.is_set():
+            preflight.check_service(runtime.worker.client)
+        if not stop.is_set():
+            runtime.start(render_workers=workers, maintenance=maintenance)
+            _log.info("worker %s: %d render thread(s), %s files", runtime.settings.worker_name,
+                      workers, "remote" if runtime.settings.remote else "local")
         while not stop.wait(0.5):
             pass
     finally:

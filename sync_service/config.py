@@ -35,8 +35,16 @@ Render queue (`Settings.queue`):
 - `TSHIRT_RENDER_OVERRIDES` (unset): JSON applied to every render (resolution, samples, frames,
   fps, animation_format, turntable_method), for tests and benchmarks.
 - `TSHIRT_SERVICE_URL` (unset): remote worker: fetch designs from and upload outputs to this
-  service, sending `TSHIRT_SERVICE_TOKEN` (default: the first of `TSHIRT_API_TOKENS`).
+  service, sending `TSHIRT_SERVICE_TOKEN` (default: the first of `TSHIRT_API_TOKENS`; a remote
+  worker without either refuses to start). Unset: the worker shares the service's data
+  directory (checked at start, see `queue.preflight`).
 - `TSHIRT_WORKER_NAME` (host:pid): how this process appears in a job's `worker_id`.
+- `TSHIRT_UPLOAD_RETRY_DELAY_S` (`2`), `TSHIRT_UPLOAD_MAX_DELAY_S` (`60`): back-off (this x
+  2^(n-1), at most the maximum) while the service, the database or the broker cannot be
+  reached: a finished render's delivery, a design download, a requeue.
+- `TSHIRT_UPLOAD_RETRY_FOR_S` (`21600`): how long a finished render waits on the worker's disk
+  for the service (it survives a restart of the worker); after that it is given back to the
+  queue without spending an attempt.
 
 Store push (`Settings.media`):
 - `MEDUSA_URL` (unset): the Medusa v2 backend, e.g. `https://shop.example.com`. Unset: no store
@@ -176,6 +184,9 @@ class QueueSettings:
     service_token: str | None = None
     worker_name: str = ""
     consumer_name: str | None = None
+    upload_retry_delay_s: float = 2.0
+    upload_max_delay_s: float = 60.0
+    upload_retry_for_s: float = 21600.0
 
     @property
     def remote(self) -> bool:
@@ -211,11 +222,22 @@ class QueueSettings:
             worker_name=source.text("TSHIRT_WORKER_NAME",
                                     f"{socket.gethostname()}:{os.getpid()}") or "",
             consumer_name=source.text("TSHIRT_CONSUMER_NAME"),
+            upload_retry_delay_s=source.number("TSHIRT_UPLOAD_RETRY_DELAY_S",
+                                               cls.upload_retry_delay_s, float, 0.01),
+            upload_max_delay_s=source.number("TSHIRT_UPLOAD_MAX_DELAY_S",
+                                             cls.upload_max_delay_s, float, 0.01),
+            upload_retry_for_s=source.number("TSHIRT_UPLOAD_RETRY_FOR_S",
+                                             cls.upload_retry_for_s, float, 0),
         )
 
     def retry_delay(self, attempts: int) -> float:
         """Back-off before the attempt that follows attempt number `attempts`."""
         return backoff_delay(attempts, self.retry_delay_s)
+
+    def outage_delay(self, tries: int) -> float:
+        """Back-off after `tries` failed tries to reach the service, the database or the
+        broker."""
+        return backoff_delay(tries, self.upload_retry_delay_s, self.upload_max_delay_s)
 
     def check_remote(self) -> None:
         if self.remote and not self.service_token:

@@ -1,9 +1,15 @@
-"""A remote worker's HTTP client for the service: fetch a job's design, upload its outputs.
+"""A remote worker's HTTP client for the service: check the token, fetch a job's design, upload
+its outputs.
 
 Remote render machines share the database and the queue but no disk: files travel over the
 admin API with the service token, on the project's one HTTP session (`shared.http`). The outputs
 POST carries an idempotency key and so may be retried: a second upload of the same outputs is
 refused (409) and the job then reads as completed, which counts as success.
+
+Every answer is sorted by what the worker can do about it: `ServiceAway` (no answer, a time-out,
+429 or 5xx) and `TokenRefused` (401/403) are the service's trouble, never the job's: the worker
+waits and tries again without spending an attempt. Anything else is about the request itself.
+The session's own retries are few and short; the worker's back-off does the long waiting.
 """
 
 from __future__ import annotations
@@ -14,22 +20,47 @@ from pathlib import Path
 
 import requests
 
-from shared.errors import InvalidInput, SyncFailed
+from shared.errors import InvalidInput, NotFound, SyncFailed
 from shared.http import post_outputs, session_with_retries
 from shared.jobs import JobStatus
 
 _log = logging.getLogger(__name__)
 
 COMPONENT = "render-worker"
-RETRIES = 4
+RETRIES = 2
+#: Answers that mean "the service is not there right now" (a proxy in front of it may say 502).
+AWAY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+#: The service's own "my disk is full": a finished render waits for space like for an outage.
+STORAGE_FULL_STATUS = 507
+
+
+class ServiceAway(SyncFailed):
+    """The service did not answer, or answered that it cannot serve now."""
+
+    default_code = "service_unreachable"
+
+
+class TokenRefused(SyncFailed):
+    """The service answered 401/403: `TSHIRT_SERVICE_TOKEN` is not one of its tokens."""
+
+    default_code = "service_token_refused"
 
 
 def _error_of(response: requests.Response) -> tuple[str, str]:
     try:
         body = response.json()
         return str(body.get("code", "http_error")), str(body.get("message", response.reason))
-    except ValueError:
+    except (ValueError, AttributeError):
         return "http_error", f"HTTP {response.status_code} {response.reason}"
+
+
+def _unreachable(base_url: str, error: requests.RequestException) -> ServiceAway:
+    reason = type(error).__name__
+    if isinstance(error, requests.ConnectionError):
+        reason = "connection refused or host unreachable"
+    elif isinstance(error, requests.Timeout):
+        reason = "no answer in time"
+    return ServiceAway(f"Cannot reach the service at {base_url} ({reason}).")
 
 
 class ServiceClient:
@@ -44,13 +75,43 @@ class ServiceClient:
     def _url(self, job_id: str, suffix: str = "") -> str:
         return f"{self.base_url}/admin/render-jobs/{job_id}{suffix}"
 
+    def _refuse_unusable(self, response: requests.Response) -> None:
+        """Raise for the answers that say the service cannot be used now (see the module)."""
+        if response.status_code in AWAY_STATUSES or response.status_code == STORAGE_FULL_STATUS:
+            _code, message = _error_of(response)
+            raise ServiceAway(f"The service at {self.base_url} answered "
+                              f"{response.status_code}: {message}")
+        if response.status_code in (401, 403):
+            raise TokenRefused(f"The service at {self.base_url} does not accept "
+                               "TSHIRT_SERVICE_TOKEN: it must be one of the service's "
+                               "TSHIRT_API_TOKENS.")
+
+    def check(self) -> None:
+        """Prove that the service answers and takes the token (the add-on's connection test
+        asks the same). Raises ServiceAway, TokenRefused, or InvalidInput when something that
+        is not this service answers."""
+        try:
+            with self.session.get(f"{self.base_url}/admin/render-jobs",
+                                  params={"limit": 1}) as response:
+                self._refuse_unusable(response)
+                if response.status_code != 200 or "items" not in _json(response):
+                    raise InvalidInput(f"{self.base_url} answered HTTP {response.status_code} "
+                                       "to /admin/render-jobs: it is not the T-shirt service.",
+                                       code="service_unknown")
+        except requests.RequestException as error:
+            raise _unreachable(self.base_url, error) from None
+
     def download_design(self, job_id: str, target: Path, sha256: str) -> None:
         """Stream the design into `target` and check it is the file the job recorded."""
         digest = hashlib.sha256()
         try:
             with self.session.get(self._url(job_id, "/design"), stream=True) as response:
+                self._refuse_unusable(response)
+                if response.status_code == 404:
+                    raise NotFound(f"The service no longer stores the design of {job_id}.",
+                                   code="design_missing")
                 if response.status_code != 200:
-                    code, message = _error_of(response)
+                    _code, message = _error_of(response)
                     raise SyncFailed(f"Could not fetch the design of {job_id}: {message}",
                                      code="design_download_failed")
                 with open(target, "wb") as handle:
@@ -58,35 +119,43 @@ class ServiceClient:
                         digest.update(chunk)
                         handle.write(chunk)
         except requests.RequestException as error:
-            raise SyncFailed(f"Could not reach the service for the design of {job_id}: "
-                             f"{type(error).__name__}.", code="design_download_failed") from None
+            raise _unreachable(self.base_url, error) from None
         if digest.hexdigest() != sha256:
             raise SyncFailed(f"The design of {job_id} arrived damaged (sha256 differs).",
                              code="design_download_failed")
 
     def job_status(self, job_id: str) -> str | None:
         try:
-            response = self.session.get(self._url(job_id))
-        except requests.RequestException:
-            return None
-        return response.json().get("status") if response.status_code == 200 else None
+            with self.session.get(self._url(job_id)) as response:
+                self._refuse_unusable(response)
+                return _json(response).get("status") if response.status_code == 200 else None
+        except requests.RequestException as error:
+            raise _unreachable(self.base_url, error) from None
 
     def upload_outputs(self, job_id: str, out_dir: Path) -> None:
         """POST the manifest and every file it lists. Raises InvalidInput when the service
-        refuses the outputs as not matching, SyncFailed when it cannot be reached."""
+        refuses the outputs as not matching or the job is no longer running, ServiceAway or
+        TokenRefused when it cannot take them now."""
         try:
             response = post_outputs(self.session, self._url(job_id, "/outputs"), out_dir,
                                     idempotency_key=f"{job_id}/outputs")
         except requests.RequestException as error:
-            raise SyncFailed(f"Could not upload the outputs of {job_id}: "
-                             f"{type(error).__name__}.", code="upload_failed") from None
-        if response.status_code == 200:
-            return
-        code, message = _error_of(response)
+            raise _unreachable(self.base_url, error) from None
+        with response:
+            if response.status_code == 200:
+                return
+            self._refuse_unusable(response)
+            code, message = _error_of(response)
         if response.status_code == 409 and self.job_status(job_id) == JobStatus.COMPLETED:
             _log.info("job %s: outputs were already recorded (a retried upload)", job_id)
             return
-        if response.status_code in (409, 422):
-            raise InvalidInput(message, code=code)
-        raise SyncFailed(f"The service refused the outputs of {job_id}: {message}",
-                         code="upload_failed")
+        raise InvalidInput(f"The service refused the outputs of {job_id}: {message}",
+                           code=code if response.status_code in (409, 422) else "upload_refused")
+
+
+def _json(response: requests.Response) -> dict[str, object]:
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}

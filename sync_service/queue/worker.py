@@ -9,10 +9,12 @@ nothing, the job was cancelled or given to another worker, and this run stops it
 once. Each run renders in a scratch folder named after its token; stale ones (of runs that lost
 their job, on this machine) are removed after every job (see `stalls`).
 
-Failures are sorted by what a retry can do: a crash, a time-out or a lost worker goes back to
-`pending` with a back-off until the attempt limit; bad input (the CLI's exit code says which)
-fails at once. Attempts are counted in the job row, not in the queue, so an attempt lost with a
-killed worker counts too.
+Failures are sorted by what a retry can do (see `outcomes`): a crash, a time-out or a lost
+worker goes back to `pending` with a back-off until the attempt limit; bad input (the CLI's exit
+code says which) and a full or read-only data directory fail at once; an unreachable service or
+database gives the job back without counting the attempt. Attempts are counted in the job row,
+not in the queue, so an attempt lost with a killed worker counts too. A finished render is
+delivered through `uploads`: kept on this disk until the service takes it.
 """
 
 from __future__ import annotations
@@ -26,25 +28,27 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from shared.child_process import ChildRun
-from shared.contracts import MANIFEST_NAME, Manifest, ProgressEvent
-from shared.errors import InvalidTransition, TshirtError
+from shared.contracts import Manifest, ProgressEvent
+from shared.errors import InvalidTransition, NotFound, TshirtError
 from shared.jobs import JobSource, JobStatus
 
 from ..config import QueueSettings
 from ..db import Database
-from ..errors import Conflict
 from ..ids import new_ulid
-from ..jobs.commands import record_outputs
 from ..jobs.storage import Storage
 from ..jobs.transitions import RUNNING_VALUES, record_progress, transition
+from ..jobs.uploads import print_copy
 from ..models import RenderJob, utcnow
 from . import liveness
+from .gate import OUTAGE_ERRORS, ServiceGate, outage_reason
+from .outcomes import Failure, Outcomes, failure_of, one_line, persist, unexpected_failure
 from .remote import ServiceClient
 from .runner import job_command, job_spec
 from .stalls import remove_stale_scratch, scratch_dir
+from .uploads import STAGE_WAITING, PendingUpload, Uploads
 
 _log = logging.getLogger(__name__)
 
@@ -56,15 +60,9 @@ RENDERING_STAGES = frozenset({"rendering", "animating", "encoding", "done"})
 KILL_GRACE_S = 3.0
 
 
-def one_line(text: str, limit: int = 500) -> str:
-    return " ".join(str(text).split())[:limit]
-
-
-@dataclass
-class Failure(Exception):
-    code: str
-    message: str
-    retryable: bool
+#: A worker that takes no jobs now (see `gate`) hands a task back and waits this long, so that
+#: it does not spin through the queue.
+HAND_BACK_PAUSE_S = 1.0
 
 
 @dataclass
@@ -76,15 +74,6 @@ class ActiveRun:
     stop_reason: str | None = None  # "lost" (cancelled / taken over) or "shutdown"
     #: When the job's heartbeat was last written (monotonic): the claim, a progress write.
     last_beat: float = field(default_factory=time.monotonic)
-
-
-def _failure_of(error: TshirtError) -> Failure:
-    """How the queue treats a render that ended badly: bad input fails at once, a crash or a
-    time-out is retried."""
-    if error.code == "cancelled":
-        # A cancel we did not ask for (exit 130, SIGTERM from outside) is a crash to the queue.
-        return Failure("render_crashed", one_line(error.message), True)
-    return Failure(error.code, one_line(error.message), error.retryable)
 
 
 class RenderWorker:
@@ -100,6 +89,11 @@ class RenderWorker:
         self.completed = completed
         self.client = (ServiceClient(settings.service_url, settings.service_token or "")
                        if settings.remote else None)
+        self.uploads = Uploads(settings, db, storage, self.client)
+        self.outcomes = Outcomes(settings, db, lambda job_id, delay: self.enqueue(job_id, delay))
+        self.gate = ServiceGate(settings, self.client.check if self.client else self._db_check)
+        #: Set when the worker shuts down: waits for the service or the database end.
+        self.stopping = threading.Event()
         self._lock = threading.Lock()
         self.active: dict[str, ActiveRun] = {}
         #: Instrumentation for benchmarks and tests: called with the job id once Blender started.
@@ -113,6 +107,9 @@ class RenderWorker:
     def run(self, job_id: str) -> None:
         """The render task's body. Never raises for job-level problems: the outcome goes into
         the job row."""
+        if not self.gate.is_open():
+            self._hand_back(job_id)
+            return
         token = f"{self.settings.worker_name}/{new_ulid()[-8:]}"
         if not self._claim(job_id, token):
             return
@@ -126,10 +123,12 @@ class RenderWorker:
             self._render(run, work)
         except Failure as failure:
             self._fail_or_retry(run, failure)
+        except OUTAGE_ERRORS as error:
+            reason = outage_reason(error)
+            self.gate.away(f"job {job_id}: {reason}")
+            self._give_back(run, STAGE_WAITING, "service_unreachable", reason)
         except Exception as error:  # noqa: BLE001 - a bug here must not lose the job
-            _log.exception("job %s: the worker failed", job_id)
-            self._fail_or_retry(run, Failure("worker_error", one_line(
-                f"The worker failed: {type(error).__name__}: {error}"), True))
+            self._fail_or_retry(run, unexpected_failure(job_id, error, self.storage.root))
         finally:
             if work is not None:
                 shutil.rmtree(work, ignore_errors=True)
@@ -173,7 +172,7 @@ class RenderWorker:
         out = work / "out"
         out.mkdir()
         try:
-            command = job_command(self.settings, job_spec(job, design, out,
+            command = job_command(self.settings, job_spec(job, print_copy(design, work), out,
                                                           self.settings.render_overrides), work)
         except TshirtError as error:
             raise Failure(error.code, error.message, False) from None
@@ -204,8 +203,9 @@ class RenderWorker:
             return
         error = outcome.error()
         if error is not None:
-            raise _failure_of(error)
-        self._finish(run, job, out)
+            self.storage.check_writable()  # a full disk is called that, not a crash
+            raise failure_of(error)
+        self._finish(run, job, out, follower.latest)
 
     def _design(self, job: RenderJob, work: Path) -> Path:
         if self.client is None:
@@ -216,14 +216,18 @@ class RenderWorker:
         target = work / Path(job.design_path).name
         try:
             self.client.download_design(job.id, target, job.design_sha256)
+        except OUTAGE_ERRORS:
+            raise  # the service's trouble, not the job's (see `run`)
+        except NotFound as error:
+            raise Failure(error.code, error.message, False) from None
         except TshirtError as error:
             raise Failure(error.code, error.message, True) from None
         return target
 
-    def _finish(self, run: ActiveRun, job: RenderJob, out: Path) -> None:
+    def _finish(self, run: ActiveRun, job: RenderJob, out: Path,
+                latest: ProgressEvent | None) -> None:
         try:
-            manifest = Manifest.load(out)
-            manifest.verify(out)
+            Manifest.load(out).verify(out)
         except TshirtError as error:
             raise Failure("render_failed", one_line(error.message), True) from None
         if not self._owned(run):
@@ -235,36 +239,59 @@ class RenderWorker:
             except InvalidTransition:
                 self._stopped(run)
                 return
-            if self.client is not None:
-                try:
-                    self.client.upload_outputs(job.id, out)
-                except TshirtError as error:
-                    if self._status(job.id) == JobStatus.CANCELLED:
-                        return
-                    raise Failure(error.code, one_line(error.message), True) from None
-                _log.info("job %s: completed; outputs uploaded", job.id)
-                return
+        self.deliver(run, self.uploads.keep(job.id, run.token, out, latest), held=True)
 
-            def save(staging: Path) -> list[str]:
-                names = []
-                for output in manifest.outputs:
-                    shutil.move(out / output.file, staging / output.file)
-                    names.append(output.file)
-                return names
+    def deliver(self, run: ActiveRun, upload: PendingUpload,
+                stopping: Callable[[], bool] | None = None, *, held: bool = False) -> None:
+        """Deliver a finished render (see `uploads`); no new jobs are taken meanwhile. It stops
+        when the run does (its job lost, or a shutdown) or `stopping()` says so; `held`: the
+        caller just saw that the job is still the run's."""
 
-            manifest_text = (out / MANIFEST_NAME).read_text(encoding="utf-8")
+        def stop() -> bool:
+            if run.stop_reason is None and stopping is not None and stopping():
+                run.stop_reason = "shutdown"
+            return run.stop_reason is not None
+
+        with self.gate.holding():
+            delivery = self.uploads.deliver(upload, stop, held=held)
+        if delivery.kind == "delivered":
+            _log.info("job %s: completed%s", run.job_id, "" if self.client is None else
+                      "; outputs uploaded (the service calls its own completed hook)")
             try:
-                record_outputs(session, self.storage, job.id, manifest_text, save)
-            except (Conflict, InvalidTransition):
-                self._stopped(run)
+                if self.client is None:
+                    self.completed(run.job_id)
+            except Exception:  # noqa: BLE001 - the render is done; the push has its own retries
+                _log.exception("job %s: the completed hook failed", run.job_id)
+        elif delivery.kind == "failed":
+            raise Failure(delivery.code, one_line(delivery.message), delivery.retryable)
+        elif delivery.kind == "expired":
+            _log.warning("job %s: %s", run.job_id, delivery.message)
+            self._give_back(run, "requeued", delivery.code, delivery.message)
+        elif delivery.kind == "stopped" and run.stop_reason == "shutdown":
+            _log.info("job %s: the finished render stays in %s for the next start",
+                      run.job_id, upload.folder)
+        else:
+            self.uploads.discard(upload)
+            _log.info("job %s: stopped (%s)", run.job_id, self._status(run.job_id) or "gone")
+
+    def resume_uploads(self, stopping: Callable[[], bool]) -> None:
+        """Deliver the finished renders an earlier run of this worker left on its disk (at
+        start, before any new job)."""
+        for upload in self.uploads.pending():
+            run = ActiveRun(upload.job_id, upload.token)
+            with self._lock:
+                self.active[run.job_id] = run
+            self.heartbeat.start()
+            _log.info("job %s: delivering a render finished before a restart", run.job_id)
+            try:
+                self.deliver(run, upload, stopping)
+            except Failure as failure:
+                self._fail_or_retry(run, failure)
+            finally:
+                with self._lock:
+                    self.active.pop(run.job_id, None)
+            if stopping():
                 return
-            except TshirtError as error:
-                raise Failure(error.code, one_line(error.message), True) from None
-        _log.info("job %s: completed", job.id)
-        try:
-            self.completed(job.id)
-        except Exception:  # noqa: BLE001 - the render is done; the push has its own retries
-            _log.exception("job %s: the completed hook failed", job.id)
 
     # -- outcomes ------------------------------------------------------------------------------
 
@@ -279,49 +306,40 @@ class RenderWorker:
         return row is not None and row.status in RUNNING_VALUES and row.worker_id == run.token
 
     def _stopped(self, run: ActiveRun) -> None:
-        if run.stop_reason == "shutdown" and self._owned(run):
-            # Not the job's fault: give the attempt back and let another worker take it.
-            with self.db.session() as session:
-                try:
-                    changed = transition(
-                        session, run.job_id, JobStatus.PENDING, stage="queued",
-                        worker_id=None, heartbeat_at=None, attempts=RenderJob.attempts - 1)
-                except InvalidTransition:
-                    changed = False
-            if changed:
-                self.enqueue(run.job_id, 0)
+        if run.stop_reason == "shutdown" and self._give_back(run, "queued"):
+            # Not the job's fault: the attempt is given back and another worker takes it.
             _log.info("job %s: worker shutting down; job requeued", run.job_id)
         else:
             _log.info("job %s: stopped (%s)", run.job_id,
                       self._status(run.job_id) or "gone")
 
+    @staticmethod
+    def _shutting_down(run: ActiveRun) -> Callable[[], bool]:
+        return lambda: run.stop_reason == "shutdown"
+
     def _fail_or_retry(self, run: ActiveRun, failure: Failure) -> None:
-        if not self._owned(run):
+        owned = persist(lambda: self._owned(run), f"job {run.job_id}", self.settings,
+                        self._shutting_down(run))
+        if owned:
+            self.outcomes.fail_or_retry(run.job_id, failure, self._shutting_down(run))
+        elif owned is False:
             _log.info("job %s: %s after the job left this worker; ignored", run.job_id,
                       failure.code)
-            return
-        job = self._job(run.job_id)
-        message = one_line(failure.message) or failure.code
-        with self.db.session() as session:
-            try:
-                if failure.retryable and job.attempts < self.settings.max_attempts:
-                    delay = self.settings.retry_delay(job.attempts)
-                    transition(
-                        session, job.id, JobStatus.PENDING, stage="retrying",
-                        error_code=failure.code, error_message=message, worker_id=None,
-                        heartbeat_at=None)
-                    _log.warning("job %s: attempt %d failed (%s: %s); retrying in %.0f s",
-                                 job.id, job.attempts, failure.code, message, delay)
-                    self.enqueue(job.id, delay)
-                else:
-                    transition(session, job.id, JobStatus.FAILED,
-                                            error_code=failure.code, error_message=message,
-                                            stage="failed")
-                    _log.warning("job %s: failed after %d attempt(s): %s: %s", job.id,
-                                 job.attempts, failure.code, message)
-            except InvalidTransition:
-                _log.info("job %s: changed status meanwhile; %s not recorded", job.id,
-                          failure.code)
+
+    def _give_back(self, run: ActiveRun, stage: str, code: str | None = None,
+                   message: str | None = None) -> bool:
+        return self.outcomes.give_back(run.job_id, run.token, stage=stage,
+                                       stopping=self._shutting_down(run), error_code=code,
+                                       error_message=message)
+
+    def _hand_back(self, job_id: str) -> None:
+        """Put a task back untouched while the gate is closed."""
+        self.outcomes.requeue(job_id, 0, self.stopping.is_set)
+        self.stopping.wait(HAND_BACK_PAUSE_S)
+
+    def _db_check(self) -> None:
+        with self.db.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
 
     # -- progress ------------------------------------------------------------------------------
 
@@ -362,6 +380,7 @@ class RenderWorker:
 
     def shutdown(self, wait_s: float = 10.0) -> None:
         """Stop every running Blender; their jobs go back to the queue."""
+        self.stopping.set()
         with self._lock:
             runs = list(self.active.values())
         for run in runs:
