@@ -75,8 +75,11 @@ def build_parser() -> argparse.ArgumentParser:
     job.add_argument("--out", help="output directory")
     job.add_argument("--resolution", type=int, help="still size in pixels (overrides quality)")
     job.add_argument("--samples", type=int, help="Cycles samples per still (overrides quality)")
-    job.add_argument("--frames", type=int, default=48, help="turntable frames (default 48)")
-    job.add_argument("--fps", type=int, default=24, help="turntable frame rate (default 24)")
+    anim = contracts.AnimationSpec()
+    job.add_argument("--frames", type=int, default=anim.frames,
+                     help=f"turntable frames (default {anim.frames})")
+    job.add_argument("--fps", type=int, default=anim.fps,
+                     help=f"turntable frame rate (default {anim.fps})")
     job.add_argument("--animation-format", choices=contracts.ANIMATION_FORMATS, default="mp4",
                      help="mp4 (H.264, default) or png (numbered frames)")
     job.add_argument("--job-id", help="id carried into progress events and the manifest")

@@ -106,7 +106,7 @@ class AnimationSpec:
     """The turntable: a full 360° turn of the shirt."""
 
     enabled: bool = True
-    frames: int = 48
+    frames: int = 120  # one turn in 5 s at 24 fps: slow enough to look at the print
     fps: int = 24
     format: Literal["mp4", "png"] = "mp4"
 

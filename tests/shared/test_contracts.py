@@ -35,7 +35,7 @@ def test_minimal_spec_gets_the_documented_defaults():
     spec = RenderSpec.from_dict(MINIMAL)
     assert spec.color == "#1f2a44"
     assert spec.angles == ANGLE_IDS
-    assert spec.animation == AnimationSpec(enabled=True, frames=48, fps=24, format="mp4")
+    assert spec.animation == AnimationSpec(enabled=True, frames=120, fps=24, format="mp4")
     assert (spec.quality, spec.background, spec.template) == ("standard", "transparent",
                                                               "classic-tee")
     assert spec.spec_version == SPEC_VERSION and spec.job_id is None
