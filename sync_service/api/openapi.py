@@ -31,6 +31,7 @@ _ERRORS = {
     415: "The design is not a PNG or JPEG (judged by its bytes)",
     416: "The requested byte range is outside the file",
     422: "A value is out of range or unknown (the message says which)",
+    507: "The data directory's disk is full or read-only (storage_full, storage_unwritable)",
 }
 _ID_PATTERN = "^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$"
 
@@ -138,7 +139,7 @@ def _job_paths() -> dict[str, Any]:
                     "multipart/form-data": {"schema": create_form}}},
                 "responses": {"202": _json(job, "Created (pending; or rendering when "
                                                 "reported by the add-on or CLI)"),
-                              **_errors(400, 401, 404, 413, 415, 422)}},
+                              **_errors(400, 401, 404, 413, 415, 422, 507)}},
             "get": {"summary": "List render jobs, newest first.", "parameters": _LIST_PARAMS,
                     "responses": {"200": page, **_errors(401, 422)}}},
         "/admin/products/{product_id}/render-jobs": {"get": {
@@ -160,14 +161,14 @@ def _job_paths() -> dict[str, Any]:
             "requestBody": {"required": False, "content": {
                 "application/json": {"schema": retry_body}}},
             "responses": {"202": _json(job, "The new job"),
-                          **_errors(400, 401, 404, 409, 413, 422)}}},
+                          **_errors(400, 401, 404, 409, 413, 422, 507)}}},
         "/admin/render-jobs/{job_id}/outputs": {"post": {
             "summary": "A running job's outputs: the manifest and every file it lists.",
             "parameters": [_JOB_ID],
             "requestBody": {"required": True, "content": {
                 "multipart/form-data": {"schema": outputs_form}}},
             "responses": {"200": _json(job, "Completed"),
-                          **_errors(400, 401, 404, 409, 413, 422)}}},
+                          **_errors(400, 401, 404, 409, 413, 422, 507)}}},
         "/admin/render-jobs/{job_id}/push": {"post": {
             "summary": "Push a completed job's images to the store again.",
             "parameters": [_JOB_ID],

@@ -13,7 +13,7 @@ from sqlalchemy import ColumnElement, Connection, Row, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from shared.errors import InvalidInput, NotFound
-from shared.jobs import JobStatus
+from shared.jobs import JobSource, JobStatus
 from shared.presets import get_preset
 from shared.validation import check_safe_id
 
@@ -62,6 +62,20 @@ def get_job_row(connection: Connection, job_id: str) -> Row[Any]:
     if row is None:
         raise NotFound(f"No render job {job_id!r}.")
     return row
+
+
+def unqueued_job_ids(session: Session, changed_before: datetime) -> list[str]:
+    """API jobs waiting for a render with no queue task recorded (the enqueue met a broker
+    outage, or the process died between the insert and the enqueue), oldest first. Jobs changed
+    at or after `changed_before` are left out: their enqueue may be under way."""
+    if session.get_bind().dialect.name == "sqlite":
+        changed_before = _naive_utc(changed_before)
+    return list(session.scalars(
+        select(RenderJob.id).where(RenderJob.status == JobStatus.PENDING.value,
+                                   RenderJob.source == JobSource.API.value,
+                                   RenderJob.task_id.is_(None),
+                                   RenderJob.updated_at < changed_before)
+        .order_by(RenderJob.created_at, RenderJob.id)))
 
 
 @dataclass(frozen=True)

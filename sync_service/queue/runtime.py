@@ -13,6 +13,11 @@ A started runtime registers its process in `queue_workers` and beats it (see `li
 removes the scratch folders earlier runs on this machine left behind, and checks every
 `stall_check_s` for jobs whose worker died (see `stalls`; `serve`'s supervisor checks too, from
 a process that never renders).
+
+Submitting survives a broker outage: a job is recorded first and queued second. When the broker
+is away the enqueue leaves the job without a task id (one warning line, no error for the
+caller: the API still answers 202 with the job), and `enqueue_unqueued`, run every
+`UNQUEUED_SWEEP_S` by `serve`'s queue process, queues such jobs once the broker is back.
 """
 
 from __future__ import annotations
@@ -20,19 +25,25 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from flask import Flask
 from huey import Huey, RedisHuey, SqliteHuey, crontab
 from huey.consumer import Consumer
 from sqlalchemy import update
 
+from shared.jobs import JobStatus
+
 from ..config import QueueSettings, parse_crontab
 from ..db import Database
 from ..jobs.cleanup import plan_cleanup, run_cleanup
+from ..jobs.queries import unqueued_job_ids
 from ..jobs.storage import Storage
 from ..models import RenderJob
 from . import liveness
+from .broker import BROKER_ERRORS, describe
 from .stalls import remove_stale_scratch, requeue_stalled
 from .worker import RenderWorker
 
@@ -42,6 +53,10 @@ QUEUE_FILE = "queue.db"
 #: How long an idle SQLite consumer waits at most between polls (Redis blocks instead).
 SQLITE_MAX_POLL_S = 0.2
 EXTENSION = "tshirt_queue"
+#: How often `serve`'s queue process looks for jobs recorded but not queued.
+UNQUEUED_SWEEP_S = 5.0
+#: A job changed this recently may have its enqueue under way: the sweep leaves it alone.
+UNQUEUED_GRACE_S = 5.0
 
 
 def make_huey(settings: QueueSettings, data_dir: Path, kind: str) -> Huey:
@@ -97,16 +112,53 @@ class QueueRuntime:
     def enqueue(self, job_id: str) -> None:
         self.enqueue_in(job_id, 0)
 
-    def enqueue_in(self, job_id: str, delay_s: float) -> None:
-        """Queue a render of `job_id` (after `delay_s`), recording the task id in the job."""
+    def enqueue_in(self, job_id: str, delay_s: float) -> bool:
+        """Queue a render of `job_id` (after `delay_s`), recording the task id in the job.
+        With the broker away the job is left without one, for `enqueue_unqueued`; returns
+        whether the job is queued now."""
         task = (self.render_task.s(job_id) if delay_s <= 0
                 else self.render_task.s(job_id, delay=delay_s))
+        self._set_task_id(task.id, RenderJob.id == job_id)
+        return self._put(job_id, task)
+
+    def enqueue_unqueued(self, grace_s: float = UNQUEUED_GRACE_S) -> list[str]:
+        """Queue the jobs recorded but not queued (their enqueue met a broker outage, or their
+        process died before it); returns their ids. Each is taken by a conditional UPDATE of
+        its task id, so sweeps in several processes at once queue a job once."""
         with self.db.session() as session:
-            session.execute(update(RenderJob).where(RenderJob.id == job_id)
-                            .values(task_id=task.id)
-                            .execution_options(synchronize_session=False))
+            job_ids = unqueued_job_ids(session, datetime.now(UTC) - timedelta(seconds=grace_s))
+        queued = []
+        for job_id in job_ids:
+            task = self.render_task.s(job_id)
+            if not self._set_task_id(task.id, RenderJob.id == job_id, RenderJob.task_id.is_(None),
+                                     RenderJob.status == JobStatus.PENDING.value):
+                continue  # queued or started meanwhile
+            if not self._put(job_id, task):
+                break  # the broker is still away: the next sweep goes on
+            queued.append(job_id)
+        if queued:
+            _log.info("queued %d job(s) recorded while the broker was away: %s", len(queued),
+                      ", ".join(queued))
+        return queued
+
+    def _put(self, job_id: str, task: Any) -> bool:
+        """Put a task whose id the job already holds on the broker; when the broker refuses,
+        take the id back so that the sweep finds the job."""
+        try:
+            self.render_huey.enqueue(task)
+        except BROKER_ERRORS as error:
+            self._set_task_id(None, RenderJob.id == job_id, RenderJob.task_id == task.id)
+            _log.warning("job %s: recorded but not queued, the broker is unreachable (%s); it "
+                         "is queued when the broker is back", job_id, describe(error))
+            return False
+        return True
+
+    def _set_task_id(self, task_id: str | None, *where: Any) -> bool:
+        with self.db.session() as session:
+            changed = session.execute(update(RenderJob).where(*where).values(task_id=task_id)
+                                      .execution_options(synchronize_session=False)).rowcount
             session.commit()
-        self.render_huey.enqueue(task)
+        return bool(changed)
 
     def cancelled(self, job_id: str) -> None:
         """A pending job's task is revoked (it never starts); a running job's worker notices
@@ -115,7 +167,11 @@ class QueueRuntime:
             job = session.get(RenderJob, job_id)
             task_id = job.task_id if job is not None else None
         if task_id:
-            self.render_huey.revoke_by_id(task_id, revoke_once=True)
+            try:
+                self.render_huey.revoke_by_id(task_id, revoke_once=True)
+            except BROKER_ERRORS as error:  # its task, when it runs, finds the job cancelled
+                _log.warning("job %s: cancelled; its task could not be revoked (%s)", job_id,
+                             describe(error))
 
     def health(self) -> str:
         self.render_huey.storage.queue_size()
@@ -145,6 +201,9 @@ class QueueRuntime:
         self._watchdog = threading.Thread(target=self._watch, name="stall-watchdog",
                                           daemon=True)
         self._watchdog.start()
+        if maintenance:
+            threading.Thread(target=self._sweep_unqueued, name="unqueued-sweep",
+                             daemon=True).start()
         _log.info("queue: %d render worker(s)%s on %s", render_workers,
                   " + scheduled cleanup" if maintenance else "",
                   "Redis" if self.settings.redis_url else "SQLite")
@@ -161,6 +220,13 @@ class QueueRuntime:
                 self.check_stalls()
             except Exception:  # noqa: BLE001 - keep watching; the database may come back
                 _log.exception("stall check failed")
+
+    def _sweep_unqueued(self) -> None:
+        while not self._watchdog_stop.wait(UNQUEUED_SWEEP_S):
+            try:
+                self.enqueue_unqueued()
+            except Exception:  # noqa: BLE001 - keep sweeping; the database may come back
+                _log.exception("the sweep for unqueued jobs failed")
 
     def stop(self, wait_s: float = 10.0) -> None:
         """Stop taking tasks, stop running renders (their jobs are requeued), stop threads."""

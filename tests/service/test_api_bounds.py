@@ -155,8 +155,10 @@ def _responses(path: str, method: str) -> set[str]:
 
 
 def test_the_document_lists_the_status_codes_each_route_answers() -> None:
-    assert {"202", "400", "401", "404", "413", "415", "422"} <= _responses(
+    assert {"202", "400", "401", "404", "413", "415", "422", "507"} <= _responses(
         "/admin/render-jobs", "post")
+    for path in ("/admin/render-jobs/{job_id}/retry", "/admin/render-jobs/{job_id}/outputs"):
+        assert "507" in _responses(path, "post"), path
     assert {"200", "401", "422"} <= _responses("/admin/render-jobs", "get")
     for path in ("/admin/render-jobs/{job_id}", "/admin/render-jobs/{job_id}/design",
                  "/admin/render-templates/{template_id}"):
