@@ -41,11 +41,11 @@ def page(template: str, status: int = 200, **context: Any) -> tuple[str, int]:
 
 def safe_next(target: str | None) -> str:
     """Where to go after logging in: a dashboard path of this site, never another host."""
-    parts = urlsplit(target or "")
-    if parts.scheme or parts.netloc or not parts.path.startswith("/dashboard") \
-            or "\\" in target:  # type: ignore[operator]
+    target = target or ""
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or "\\" in target or not parts.path.startswith("/dashboard"):
         return url_for("dashboard.jobs")
-    return target  # type: ignore[return-value]
+    return target
 
 
 @bp.before_request

@@ -23,7 +23,11 @@ from common_helpers import free_port
 from flask import Flask
 from flask.testing import FlaskClient
 from selenium import webdriver
+from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.remote.webelement import WebElement
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.ui import WebDriverWait
 
 # The real service and the queue's fake renderer, as the queue tests start them.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "queue"))
@@ -134,3 +138,17 @@ def page_state(browser: WebDriver) -> dict[str, Any]:
         return {status: el.querySelector('[data-field=status]').textContent,
                 progress: el.querySelector('progress').value,
                 thumb: !!el.querySelector('.thumb img')};""")
+
+
+def click_through(browser: WebDriver, element: WebElement) -> None:
+    """Click a link or button and wait until the page it leads to has replaced this one."""
+    page = browser.find_element(By.TAG_NAME, "html")
+    element.click()
+    WebDriverWait(browser, 15).until(expected_conditions.staleness_of(page))
+
+
+def log_in(browser: WebDriver, base: str, token: str = TOKEN) -> None:
+    browser.get(f"{base}/dashboard/")
+    assert "/dashboard/login" in browser.current_url
+    browser.find_element(By.NAME, "token").send_keys(token)
+    click_through(browser, browser.find_element(By.CSS_SELECTOR, "#login button"))

@@ -9,31 +9,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-from conftest import LiveService, page_state
+from conftest import LiveService, click_through, log_in, page_state
 from fake_renderer import pid_alive
 from PIL import Image
 from queue_helpers import AUTH, TOKEN, http, poll, upload, wait_for
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
-from selenium.webdriver.remote.webelement import WebElement
-from selenium.webdriver.support import expected_conditions
-from selenium.webdriver.support.ui import Select, WebDriverWait
+from selenium.webdriver.support.ui import Select
 
 RUNNING = ("compositing", "rendering")
-
-
-def click_through(browser: WebDriver, element: WebElement) -> None:
-    """Click a link or button and wait until the page it leads to has replaced this one."""
-    page = browser.find_element(By.TAG_NAME, "html")
-    element.click()
-    WebDriverWait(browser, 15).until(expected_conditions.staleness_of(page))
-
-
-def log_in(browser: WebDriver, base: str, token: str = TOKEN) -> None:
-    browser.get(f"{base}/dashboard/")
-    assert "/dashboard/login" in browser.current_url
-    browser.find_element(By.NAME, "token").send_keys(token)
-    click_through(browser, browser.find_element(By.CSS_SELECTOR, "#login button"))
 
 
 def text_of(browser: WebDriver, selector: str) -> str:
@@ -93,7 +77,7 @@ def test_submit_watch_it_render_and_open_the_job(live_service: LiveService,
         seen.append(state)
         return state["status"] == "completed" and state["thumb"]
 
-    wait_for(finished, 30, f"the row never showed a completed job: {seen[-3:]}")
+    wait_for(finished, 60, f"the row never showed a completed job: {seen[-3:]}")
     progress = [s["progress"] for s in seen]
     assert progress == sorted(progress), progress  # it only ever rose
     assert any(0 < p < 100 for p in progress), progress  # and was seen on its way
@@ -128,7 +112,8 @@ def test_submit_watch_it_render_and_open_the_job(live_service: LiveService,
         "back_180deg.png")
 
     browser.set_window_size(390, 844)  # a phone
-    for page in ("/dashboard/", f"/dashboard/jobs/{job_id}", "/dashboard/new"):
+    for page in ("/dashboard/", f"/dashboard/jobs/{job_id}", "/dashboard/new",
+                 "/dashboard/templates"):
         browser.get(base + page)
         width = browser.execute_script(
             "return [document.documentElement.scrollWidth, window.innerWidth]")

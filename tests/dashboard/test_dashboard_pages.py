@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,6 +18,7 @@ from PIL import Image
 from queue_helpers import TOKEN
 
 from shared.jobs import MediaSyncStatus
+from sync_service.app import create_app
 from sync_service.dashboard import session
 from sync_service.dashboard.listing import PAGE_SIZE
 from sync_service.models import MediaPush, RenderJob
@@ -117,9 +119,7 @@ def test_logging_out_ends_the_session(logged_in: tuple[FlaskClient, str]) -> Non
     assert client.get("/dashboard/").status_code == 302
 
 
-def test_dev_mode_without_tokens_opens_the_dashboard_but_not_its_posts(data_dir) -> None:
-    from sync_service.app import create_app
-
+def test_dev_mode_without_tokens_opens_the_dashboard_but_not_its_posts(data_dir: Path) -> None:
     app = create_app({"TESTING": True, "TSHIRT_DATA_DIR": str(data_dir),
                       "TSHIRT_API_TOKENS": "", "TSHIRT_DEV_MODE": True, "REDIS_URL": None})
     try:
