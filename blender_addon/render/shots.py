@@ -12,7 +12,7 @@ from pathlib import Path
 import bpy
 
 from .._shared import errors
-from . import compat, studio
+from . import alpha_edge, compat, studio
 
 FRAME_NAME = "turntable_{:04d}.png"
 
@@ -38,6 +38,8 @@ def render_still(scene: bpy.types.Scene, path: Path) -> None:
         raise errors.RenderFailed(f"Blender could not render: {exc}".strip()) from None
     if not path.is_file():
         raise errors.RenderFailed(f"Blender did not write {path.name}.")
+    if scene.render.film_transparent and scene.cycles.use_denoising:
+        alpha_edge.clean_png(path)  # the denoiser's dark fringe (frames have no denoiser)
 
 
 def render_turning_frames(shirt, frames: int, frame_dir: Path,
