@@ -2,7 +2,8 @@
 
     .venv/bin/python bench/render_bench.py [--scale 1.0] [--contact-sheet PATH]
 
-1. the standard job (6 stills at 1024², 48-frame turntable at 720²): wall time and stages;
+1. the standard job (6 stills at 1024², the default 120-frame turntable at 720²): wall time
+   and stages;
 2. the preview job (6 x 512², no video): wall time;
 3. quality: SSIM (gaussian window, luminance) of the standard stills against a high-sample
    reference of the same scene;
@@ -34,6 +35,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from shared.angles import ANGLE_IDS, ANGLES_BY_ID  # noqa: E402
+from shared.contracts import AnimationSpec  # noqa: E402
 from shared.quality import get_quality  # noqa: E402
 
 
@@ -141,8 +143,9 @@ def main() -> None:
         wall, result = run_job(work / "standard", args.design, *common, "--quality", "standard",
                                *scaled)
         walls["standard"] = wall
+        frame_px = int(std.animation_resolution * args.scale)
         print(f"standard job: {wall:.1f} s wall (6 stills at {int(std.resolution*args.scale)}², "
-              f"48-frame turntable at {int(std.animation_resolution*args.scale)}²) "
+              f"{AnimationSpec().frames}-frame turntable at {frame_px}²) "
               f"on {result['device']}")
         for stage, seconds in result["timings"].items():
             print(f"  {stage:>10}: {seconds:7.2f} s")
