@@ -8,8 +8,9 @@ in the process's `queue_workers` row, requeues the jobs it held at once (not aft
 limit), removes their scratch folders and starts it again, after 0.5 s, then 1, 2, 4 s (after
 `STOPPED_GRACE_S` when it was stopped by a signal of its own: SIGTERM to the whole process
 group, from a terminal or a service manager, stops `serve` too in a moment). One that stops
-beating for `stall_after_s` (hung, or stopped with SIGSTOP) is killed and replaced
-the same way. When it ends `RESTART_LIMIT` times within `RESTART_WINDOW_S`, restarting is not
+beating for `stall_after_s` (hung, or stopped with SIGSTOP) is killed and replaced the same
+way; before its first beat it has `STARTUP_LIMIT_S` (Python, the app and its checks start
+first). When it ends `RESTART_LIMIT` times within `RESTART_WINDOW_S`, restarting is not
 helping: the supervisor gives up and `serve` exits non-zero with one line, so that systemd or a
 container runtime can act.
 
@@ -51,6 +52,8 @@ RESTART_MAX_DELAY_S = 4.0
 STOPPED_CODES = frozenset({0, -signal.SIGTERM, -signal.SIGINT})
 #: The HTTP server takes up to its kill time-out (5 s) to stop; then `serve` stops the queue.
 STOPPED_GRACE_S = 10.0
+#: How long a new queue process may take to send its first heartbeat.
+STARTUP_LIMIT_S = 60.0
 #: How often the rows of processes not seen for days are deleted.
 FORGET_EVERY_S = 3600.0
 _PR_SET_PDEATHSIG = 1
@@ -96,6 +99,8 @@ class Supervisor:
         self.queue = QueueRuntime(settings.queue, self.db, self.storage,
                                   completed=lambda _job_id: None)
         self.process: subprocess.Popen[bytes] | None = None
+        #: Its heartbeat as registered at the start: a later one is its own.
+        self._first_seen: datetime | None = None
         self.exit_code: int | None = None
         self.ends: collections.deque[float] = collections.deque()
         self._lock = threading.Lock()
@@ -137,9 +142,11 @@ class Supervisor:
                 self.command, env=self.env, stdin=subprocess.DEVNULL, close_fds=True)
         _log.info("queue process %s started (pid %d)", self.name, self.process.pid)
         # Its row is fresh from now on, so that /health and the hang check see it starting.
+        self._first_seen = None
         with contextlib.suppress(Exception):
             liveness.register(self.db, self.name, "serve", self.settings.queue.workers,
                               pid=self.process.pid)
+            self._first_seen = liveness.last_seen(self.db, self.name)
         return self.process
 
     def _watch(self) -> None:
@@ -209,10 +216,12 @@ class Supervisor:
         seen = liveness.last_seen(self.db, self.name)
         if seen is None:
             return
+        beaten = self._first_seen is not None and seen > self._first_seen
+        limit = self.settings.queue.stall_after_s if beaten else STARTUP_LIMIT_S
         if seen.tzinfo is None:
             seen = seen.replace(tzinfo=UTC)  # SQLite hands back naive UTC
         silent = (datetime.now(UTC) - seen).total_seconds()
-        if silent > self.settings.queue.stall_after_s and process.poll() is None:
+        if silent > limit and process.poll() is None:
             _log.error("queue process %s (pid %d) sent no heartbeat for %.0f s; killing it",
                        self.name, process.pid, silent)
             with contextlib.suppress(ProcessLookupError):
