@@ -32,7 +32,7 @@ def outage_reason(error: Exception) -> str:
         return error.message
     cause = getattr(error, "orig", None) or error
     text = " ".join(str(cause).split())[:200]
-    return f"The database cannot be reached ({type(cause).__name__}: {text})"
+    return f"The database cannot be reached ({type(cause).__name__}: {text})."
 
 
 class ServiceGate:
@@ -63,7 +63,7 @@ class ServiceGate:
             self._tries += 1
             delay = self.settings.outage_delay(self._tries)
             self._next_probe = time.monotonic() + delay
-        _log.warning("%s; no new jobs taken, next check in %.0f s", reason, delay)
+        _log.warning("%s No new jobs taken; next check in %.1f s.", reason, delay)
         return delay
 
     def is_open(self) -> bool:

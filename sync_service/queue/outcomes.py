@@ -90,8 +90,8 @@ def persist(action: Callable[[], T], what: str, settings: QueueSettings,
             tries += 1
             delay = settings.outage_delay(tries)
             reason = (outage_reason(error) if isinstance(error, OUTAGE_ERRORS)
-                      else f"The broker cannot be reached ({describe(error)})")
-            _log.warning("%s: %s; trying again in %.0f s", what, reason, delay)
+                      else f"The broker cannot be reached ({describe(error)}).")
+            _log.warning("%s: %s Trying again in %.1f s.", what, reason, delay)
             if not wait(delay, stopping):
                 _log.warning("%s: not done (the worker stops)", what)
                 return None

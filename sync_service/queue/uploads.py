@@ -153,8 +153,8 @@ class Uploads:
                         "expired", "service_unreachable",
                         f"{reason} for {waited / 3600:.1f} h; the finished render was dropped."))
                 delay = self.settings.outage_delay(tries)
-                _log.warning("job %s: %s; the finished render waits on this disk (try %d, "
-                             "next in %.0f s)", upload.job_id, reason, tries, delay)
+                _log.warning("job %s: %s The finished render waits on this disk (try %d, "
+                             "next in %.1f s).", upload.job_id, reason, tries, delay)
                 if not self._wait(delay, stopping):
                     return Delivery("stopped")
             except (Conflict, InvalidTransition, NotFound):

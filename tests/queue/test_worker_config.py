@@ -21,10 +21,11 @@ START_TIMEOUT_S = 60
 
 
 @pytest.fixture
-def many_machines(spawn: Callable[..., Proc], tmp_path: Path, postgres_database_url: str,
+def many_machines(postgres_database_url: str, spawn: Callable[..., Proc], tmp_path: Path,
                   fake_renderer: FakeRenderer) -> dict[str, str]:
     """A service with no render threads of its own on PostgreSQL and Redis; returns what a
-    healthy remote worker's environment holds."""
+    healthy remote worker's environment holds. (The database is set up first, so that it
+    outlives the processes at teardown.)"""
     url = redis_url()
     port = free_port()
     base = f"http://127.0.0.1:{port}"
