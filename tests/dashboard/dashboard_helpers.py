@@ -1,7 +1,7 @@
-"""Fixtures for the dashboard tests: the Flask app with a logged-in test client (the `app`,
-`client` and `data_dir` fixtures come from tests/conftest.py and tests/service), and for the
-browser tests a real `tshirt-service serve` on loopback, its queue running the fake renderer,
-driven by a real headless Chromium through Selenium.
+"""Fixtures and helpers for the dashboard tests (`conftest.py` re-exports the fixtures): the
+Flask app with a logged-in test client (on the migrated `data_dir` of tests/conftest.py), and
+for the browser tests a real `tshirt-service serve` on loopback, its queue running the fake
+renderer, driven by a real headless Chromium through Selenium.
 
 Chromium and its WebDriver are Debian's (`.ci/chromium` installs them and exports their
 paths); without them the browser tests skip and say so.

@@ -21,7 +21,7 @@ HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent), str(HERE.parent / "queue"), str(HERE.parents[1])]
 
 from common_helpers import free_port  # noqa: E402
-from conftest import CHROMIUM_FLAGS  # noqa: E402
+from dashboard_helpers import CHROMIUM_FLAGS  # noqa: E402
 from PIL import Image  # noqa: E402
 from queue_helpers import AUTH, TOKEN, Proc, http, poll, upload, wait_http  # noqa: E402
 from selenium import webdriver  # noqa: E402

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from common_helpers import free_port
-from conftest import log_in
+from dashboard_helpers import log_in
 from queue_helpers import poll, upload, wait_http
 from selenium.webdriver.remote.webdriver import WebDriver
 

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from conftest import LiveService, click_through, log_in, page_state
+from dashboard_helpers import LiveService, click_through, log_in, page_state
 from fake_renderer import pid_alive
 from PIL import Image
 from queue_helpers import AUTH, TOKEN, http, poll, upload, wait_for

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from common_helpers import multipart
-from conftest import csrf_of
+from dashboard_helpers import csrf_of
 from flask import Flask
 from flask.testing import FlaskClient
 from PIL import Image
