@@ -8,7 +8,8 @@ Runs three ways with the same arguments:
 
 stdout carries only progress events (JSON lines) and the result (one line, or JSON with
 `--json`); Blender's own chatter goes to /dev/null (to stderr with `--verbose`). Every failure
-is one line on stderr and an exit code from `shared.errors.EXIT_CODES`.
+is one line on stderr and an exit code from `shared.errors.EXIT_CODES`; a design that will not
+print sharp is one warning line on stderr too (and `warnings` in the result).
 """
 
 from __future__ import annotations
@@ -32,14 +33,15 @@ import io
 import json
 import logging
 import os
+import threading
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
 from ._shared import angles, colors, contracts, errors, presets, quality
-from .core import planning
+from .core import output_folder, planning
 
 _log = logging.getLogger("blender_addon.cli")
 PROG = "tshirt-render"
@@ -150,11 +152,6 @@ def _fail_line(error: errors.TshirtError) -> str:
 # specs
 
 
-def _color_folder(token: str, color: colors.Color) -> str:
-    name = token.strip().lower()
-    return name if name in colors.CSS_COLORS else color.hex[1:]
-
-
 def _split_colors(value: str | None) -> list[tuple[str, colors.Color]]:
     if value is None:
         return []
@@ -164,7 +161,7 @@ def _split_colors(value: str | None) -> list[tuple[str, colors.Color]]:
     seen: dict[str, tuple[str, colors.Color]] = {}
     for token in tokens:
         color = colors.parse_color(token)
-        seen.setdefault(color.hex, (_color_folder(token, color), color))
+        seen.setdefault(color.hex, (output_folder.colour_folder(token, color), color))
     return list(seen.values())
 
 
@@ -313,14 +310,25 @@ def _result(manifest: contracts.Manifest, seconds: float) -> dict[str, Any]:
         "timings": manifest.timings,
         "seconds": round(seconds, 3),
         "job_id": manifest.spec.job_id,
+        "design": asdict(manifest.design) if manifest.design else None,
+        "warnings": list(manifest.warnings),
     }
 
 
+def _warn(streams: Streams, warnings: Sequence[str], where: str = "") -> None:
+    for warning in warnings:
+        streams.err.write(f"{PROG}: warning: {where}{warning}\n")
+
+
 def _run_specs(renderer, specs: Sequence[contracts.RenderSpec], args, streams: Streams) -> int:
-    results = []
+    if len(specs) > 1:  # colour subfolders: the folder above is no render's, clear it here
+        output_folder.remove_earlier_renders(Path(args.out))
+    results: list[dict[str, Any]] = []
     for spec in specs:
         t = time.monotonic()
         manifest = renderer.render(spec)
+        # every colour has the same design and placement: say it once
+        _warn(streams, [] if results else manifest.warnings)
         results.append(_result(manifest, time.monotonic() - t))
         if not args.json:
             streams.out.write(_summary(manifest, time.monotonic() - t) + "\n")
@@ -351,6 +359,7 @@ def _run_batch(renderer, args, streams: Streams) -> int:
             text = f"row {number}: failed (render_failed): {type(error).__name__}: {error}"
         else:
             ok += 1
+            _warn(streams, manifest.warnings, f"row {number}: ")
             line = {"row": number, **_result(manifest, time.monotonic() - t)}
             text = f"row {number}: ok: " + _summary(manifest, time.monotonic() - t)
         streams.out.write((json.dumps(line) if args.json else text) + "\n")
@@ -429,20 +438,12 @@ class _FilesProxy:
     @property
     def lock(self):
         files = self._renderer.current_files
-        return files.lock if files is not None else _NULL_LOCK
+        return files.lock if files is not None else threading.Lock()  # one nobody holds
 
     def remove_all(self) -> None:
         files = self._renderer.current_files
         if files is not None:
             files.remove_all()
-
-
-class _NullLock:
-    def acquire(self) -> bool:
-        return True
-
-
-_NULL_LOCK = _NullLock()
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""The manifest of a finished job: what each output file is, its pixel size and checksum.
+"""The manifest of a finished job: what each output file is, its pixel size and checksum, the
+design as it printed and the warnings for whoever prints it.
 
 Plain Python (no `bpy`): pixel sizes come from the PNG header, file facts from the bytes on disk,
 so what the manifest says is what the service will find.
@@ -31,7 +32,14 @@ def describe(path: Path, kind: str, *, angle: str | None = None, frame: int | No
 
 def build_manifest(spec: contracts.RenderSpec, blender_version: str,
                    outputs: list[contracts.OutputFile], timings: dict[str, float],
-                   device: str) -> contracts.Manifest:
+                   device: str, design: validation.DesignInfo | None = None) -> contracts.Manifest:
+    """The manifest of ``outputs``; with the ``design`` (upright size), its DPI at the spec's
+    preset and the print-resolution warning."""
+    printed, warnings = None, ()
+    if design is not None:
+        dpi = validation.resolution_at(spec.preset, design.width, design.height).dpi
+        printed = contracts.PrintedDesign(design.width, design.height, round(dpi, 1))
+        warnings = tuple(validation.print_warnings(spec.preset, design.width, design.height))
     return contracts.Manifest(
         spec=spec,
         blender_version=blender_version,
@@ -39,4 +47,7 @@ def build_manifest(spec: contracts.RenderSpec, blender_version: str,
         timings={k: round(v, 3) for k, v in timings.items()},
         created_at=_dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         device=device,
+        design=printed,
+        warnings=warnings,
     )
+

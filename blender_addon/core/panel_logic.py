@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import tempfile
+import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +18,6 @@ from .._shared import angles, colors, contracts, errors, presets, quality, templ
 
 EnumItem = tuple[str, str, str, int]
 
-BLURRY_TEXT = "prints blurry at this size"
 COLOR_BACKGROUND = "color"
 
 
@@ -107,6 +107,8 @@ class DesignStatus:
     dpi: float = 0.0
     blurry: bool = False
     error: str = ""
+    #: The print-resolution sentence the CLI, the manifest and the API carry ("" when sharp).
+    warning: str = ""
 
     @property
     def ok(self) -> bool:
@@ -118,9 +120,13 @@ class DesignStatus:
     def dpi_text(self) -> str:
         return f"{self.dpi:.0f} DPI at this size" if self.ok else ""
 
+    def warning_lines(self, width: int = 40) -> list[str]:
+        """The warning in lines a sidebar shows whole (a label is cut, never wrapped)."""
+        return textwrap.wrap(self.warning, width)
+
 
 def inspect_design(path: str) -> DesignStatus:
-    """Pixel size of a design file, or the one-sentence reason it cannot be used."""
+    """Upright pixel size of a design file, or the one-sentence reason it cannot be used."""
     if not path:
         return DesignStatus()
     try:
@@ -134,8 +140,9 @@ def at_preset(status: DesignStatus, preset_id: str) -> DesignStatus:
     """The same design with its effective print resolution at ``preset_id``."""
     if not status.ok:
         return status
-    placement = presets.fit_design(preset_id, status.width, status.height)
-    return DesignStatus(status.width, status.height, placement.dpi, placement.prints_blurry)
+    resolution = validation.resolution_at(preset_id, status.width, status.height)
+    return DesignStatus(status.width, status.height, resolution.dpi,
+                        blurry=resolution.quality == "blurry", warning=resolution.warning)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -3,12 +3,11 @@
 One plain node graph (no OSL, no volumes, one UV map) so the same material renders in Cycles and
 EEVEE and can be baked. The design is an Image Texture read through the "Print" UV map and a
 Mapping node that places it in the panel box; the fabric colour, the placement and the image are
-node values, so changing them for a live preview never rebuilds the graph.
+node values, so changing them for a live preview never rebuilds the graph. The image is one
+`design_image.load_design` made: always four channels, so CLIP leaves the shirt outside the box.
 """
 
 from __future__ import annotations
-
-import os
 
 import bpy
 
@@ -200,25 +199,9 @@ def set_fabric_color(mat: bpy.types.Material, linear_rgb: tuple[float, float, fl
     mat.diffuse_color = (r, g, b, 1.0)
 
 
-def load_design_image(image_path: str) -> bpy.types.Image:
-    """Load (or reload) a design file; the same path is reused so previews stay cheap."""
-    path = os.path.abspath(image_path)
-    if not os.path.isfile(path):
-        raise ValueError(f"Design image not found: {image_path}.")
-    image = None
-    for candidate in bpy.data.images:
-        if candidate.filepath and os.path.abspath(bpy.path.abspath(candidate.filepath)) == path:
-            image = candidate
-            image.reload()
-            break
-    if image is None:
-        try:
-            image = bpy.data.images.load(path, check_existing=False)
-        except RuntimeError as exc:
-            raise ValueError(f"Design image could not be read: {image_path}.") from exc
-    image.colorspace_settings.name = "sRGB"
-    image.alpha_mode = "STRAIGHT"
-    return image
+def print_image(mat: bpy.types.Material) -> bpy.types.Image | None:
+    """The design image the material prints now (None when it prints nothing)."""
+    return _node(mat, _N_IMAGE).image
 
 
 def set_print(

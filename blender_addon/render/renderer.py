@@ -15,8 +15,8 @@ from typing import TextIO
 
 import bpy
 
-from .._shared import angles, colors, contracts, errors, templates
-from ..core import manifest_writer
+from .._shared import angles, colors, contracts, templates
+from ..core import manifest_writer, output_folder
 from ..core.jobfiles import JobFiles
 from ..core.planning import JobPlan, plan_job
 from . import bake, cycles_setup, shots, studio, turntable
@@ -75,18 +75,6 @@ class Renderer:
             return self._shirt, True
         return self._shirt, False
 
-    def _load_design(self, path: str) -> None:
-        """Decode the design once here: a PNG header followed by garbage passes the header
-        check but must fail as a corrupt image, not as a pink texture in the render."""
-        image = bpy.data.images.load(str(Path(path).absolute()), check_existing=False)
-        try:
-            ok = image.size[0] > 0 and image.size[1] > 0 and image.has_data
-        finally:
-            bpy.data.images.remove(image)
-        if not ok:
-            raise errors.InvalidInput(f"The design image {Path(path).name} cannot be decoded.",
-                                      code="corrupt_image")
-
     # -- job ------------------------------------------------------------------------------
     def render(self, spec: contracts.RenderSpec) -> contracts.Manifest:
         timings: dict[str, float] = {}
@@ -99,6 +87,9 @@ class Renderer:
         plan = plan_job(spec, self.templates_root)
         files = JobFiles(spec.output_dir)
         files.prepare()
+        # the folder is this job's: an earlier render's files would sit beside a manifest that
+        # does not list them
+        output_folder.remove_earlier_renders(files.directory)
         self.current_files = files
         try:
             manifest = self._render(plan, files, reporter, timings, t0)
@@ -116,7 +107,6 @@ class Renderer:
 
         t = time.monotonic()
         reporter.emit("compositing", "building the scene")
-        self._load_design(spec.design)
         shirt, built = self._scene_for(plan.template)
         scene = shirt.scene
         if self._device is None:
@@ -157,7 +147,7 @@ class Renderer:
         t = time.monotonic()
         timings["total"] = time.monotonic() - t0
         manifest = manifest_writer.build_manifest(
-            spec, bpy.app.version_string, outputs, timings, self._device.label)
+            spec, bpy.app.version_string, outputs, timings, self._device.label, plan.design)
         files.write_text(contracts.MANIFEST_NAME, manifest.to_json())
         reporter.emit("done", f"wrote {len(outputs)} files to {files.directory}",
                       item=contracts.MANIFEST_NAME)

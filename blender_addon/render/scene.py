@@ -17,6 +17,7 @@ from mathutils import Vector
 
 from .._shared import errors, templates
 from . import compat, materials, studio
+from .design_image import load_design
 from .shirt_mesh import build_shirt_mesh
 from .shirt_shape import PART_ATTRIBUTE, UV_MAP_NAME
 
@@ -55,9 +56,13 @@ class ShirtScene:
         materials.set_fabric_color(self.material, linear_rgb)
 
     def set_design(self, image_path: str, placement: PrintPlacement) -> None:
-        """Load (or reload) the design and place it; cheap enough for a live preview."""
-        image = materials.load_design_image(image_path)
+        """Load the design, normalised as every design prints, and place it; the image it
+        replaces (a generated one, nobody else's) is removed so a batch does not pile them up."""
+        old = materials.print_image(self.material)
+        image = load_design(image_path)
         materials.set_print(self.material, image, placement.side, tuple(placement.box))
+        if old is not None:
+            bpy.data.images.remove(old)
 
     def clear_design(self) -> None:
         materials.set_print(self.material, None)

@@ -51,7 +51,7 @@ class TSHIRT_PT_design(_TShirtPanel, bpy.types.Panel):
             col.alert = True
             col.label(text=settings.design_error, icon="ERROR")
             return
-        image = _design_image(settings)
+        image = preview.loaded_design(settings.design_path)
         if image is not None and image.preview is not None:
             layout.template_icon(icon_value=image.preview.icon_id, scale=6.0)
         status = preview.design_status(settings)
@@ -60,18 +60,11 @@ class TSHIRT_PT_design(_TShirtPanel, bpy.types.Panel):
         row = col.row()
         row.alert = status.blurry
         row.label(text=status.dpi_text(), icon="ERROR" if status.blurry else "CHECKMARK")
-        if status.blurry:
-            warn = col.row()
-            warn.alert = True
-            warn.label(text=f"Below 150 DPI: {panel_logic.BLURRY_TEXT}")
-
-
-def _design_image(settings) -> bpy.types.Image | None:
-    path = bpy.path.abspath(settings.design_path)
-    for image in bpy.data.images:
-        if image.filepath and bpy.path.abspath(image.filepath) == path:
-            return image
-    return None
+        if status.warning:
+            warn = col.column(align=True)
+            warn.alert = status.blurry
+            for line in status.warning_lines():
+                warn.label(text=line)
 
 
 class TSHIRT_PT_placement(_TShirtPanel, bpy.types.Panel):

@@ -4,20 +4,33 @@ Property ``update=`` callbacks land here; each one is a cheap node edit on the p
 material (colour, design image, print mapping), so Material Preview follows at once. The
 preview's shirt and material are remembered as pointer properties on the settings, which
 survive undo and saving where Python references would not.
+
+The design shows as the renderer prints it (`render.design_image.load_design`: normalised, in a
+generated image). Normalising a big photo takes seconds, so each version of a file is loaded
+once and an image nothing shows any more is removed. A generated image keeps no pixels in a
+.blend: after a file opens, its preview's design is loaded again.
 """
 
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import bpy
 
 from .._shared import colors, errors, presets, templates
 from ..core import panel_logic
 from ..render import materials
+from ..render.design_image import load_design
 from ..render.scene import build_scene
 
 _log = logging.getLogger(__name__)
+
+#: Custom property of a preview's design image: the file it shows.
+DESIGN_SOURCE = "tshirt_design"
+# session_uid of each design image this session loaded -> (path, mtime, size) of the file it
+# shows. A reopened .blend gives its images new uids, so a blank one is never taken for loaded.
+_loaded: dict[int, tuple[str, int, int]] = {}
 
 
 def is_active(settings) -> bool:
@@ -61,9 +74,10 @@ def apply_design(settings) -> None:
     try:
         image = design_image(settings.design_path)
         materials.set_print(material, image, placement.side, placement.box.as_tuple())
-    except ValueError as exc:
+    except (errors.TshirtError, ValueError) as exc:
         _log.warning("preview: %s", exc)
         materials.set_print(material, None)
+    _remove_unused_designs()
 
 
 def design_status(settings) -> panel_logic.DesignStatus:
@@ -75,9 +89,41 @@ def design_status(settings) -> panel_logic.DesignStatus:
 
 
 def design_image(path: str) -> bpy.types.Image:
-    """The design as a Blender image (loaded once, reloaded when the file changes)."""
-    image = materials.load_design_image(bpy.path.abspath(path))
+    """The design as it prints, loaded once per version of the file (a changed file is loaded
+    again). Errors are `TshirtError`s with the sentence the user sees."""
+    image = loaded_design(path)
+    if image is None:
+        full = Path(bpy.path.abspath(path)).absolute()
+        image = load_design(full)
+        image[DESIGN_SOURCE] = str(full)
+        version = _version(path)
+        if version is not None:
+            _loaded[image.session_uid] = version
     return image
+
+
+def loaded_design(path: str) -> bpy.types.Image | None:
+    """The image already showing the file as it is now, if any (loads nothing)."""
+    version = _version(path)
+    if version is None:
+        return None
+    return next((image for image in bpy.data.images
+                 if _loaded.get(image.session_uid) == version), None)
+
+
+def _version(path: str) -> tuple[str, int, int] | None:
+    full = Path(bpy.path.abspath(path)).absolute()
+    try:
+        stat = full.stat()
+    except OSError:
+        return None
+    return str(full), stat.st_mtime_ns, stat.st_size
+
+
+def _remove_unused_designs() -> None:
+    for image in [i for i in bpy.data.images if DESIGN_SOURCE in i and i.users == 0]:
+        _loaded.pop(image.session_uid, None)
+        bpy.data.images.remove(image)
 
 
 def rebuild_if_active(context: bpy.types.Context, settings) -> None:
@@ -100,3 +146,22 @@ def _show_material_preview(context: bpy.types.Context) -> None:
             if space.type == "VIEW_3D" and space.shading.type in {"SOLID", "WIREFRAME"}:
                 space.shading.type = "MATERIAL"
         area.tag_redraw()
+
+
+@bpy.app.handlers.persistent
+def _on_load_post(*_args) -> None:
+    """An opened file's previews show blank design images: load their designs again."""
+    for scene in bpy.data.scenes:
+        settings = getattr(scene, "tshirt", None)
+        if settings is not None:
+            apply_design(settings)
+
+
+def register() -> None:
+    bpy.app.handlers.load_post.append(_on_load_post)
+
+
+def unregister() -> None:
+    while _on_load_post in bpy.app.handlers.load_post:
+        bpy.app.handlers.load_post.remove(_on_load_post)
+    _loaded.clear()

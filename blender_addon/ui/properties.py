@@ -80,7 +80,7 @@ def _design_changed(self, context) -> None:
         try:
             image = preview.design_image(self.design_path)
             image.preview_ensure()
-        except (ValueError, RuntimeError) as exc:
+        except (errors.TshirtError, ValueError, RuntimeError) as exc:
             _log.debug("design thumbnail: %s", exc)
     preview.apply_design(self)
 

@@ -99,9 +99,10 @@ def scenario_preview(zip_path: str, work: Path) -> dict:
     check("Print" in shirt.data.uv_layers, "no Print UV map")
     check(shirt.active_material == s.preview_material, "shirt material")
     image = nodes()["tshirt_print_image"].image
-    check(image is not None and Path(bpy.path.abspath(image.filepath)) == design,
-          f"design not in the material: {image and image.filepath}")
+    check(image is not None and image.get("tshirt_design") == str(design),
+          f"design not in the material: {image and image.get('tshirt_design')}")
     check(nodes()["tshirt_print_enabled"].outputs[0].default_value == 1.0, "print off")
+    _check_design_reloads(s, design)
 
     # preset changes move the print: chest (front panel) -> full back (u offset 2)
     mapping = nodes()["tshirt_print_mapping"]
@@ -155,7 +156,38 @@ def scenario_preview(zip_path: str, work: Path) -> dict:
     shirts = [o for o in bpy.context.scene.objects
               if o.type == "MESH" and "Print" in o.data.uv_layers]
     check(len(shirts) == 1, f"{len(shirts)} shirts after rebuild")
+    _check_reopened_file_shows_the_design(work)
     return {"classes": len(classes)}
+
+
+def _print_pixel() -> tuple[float, ...]:
+    return tuple(round(v, 2) for v in nodes()["tshirt_print_image"].image.pixels[:4])
+
+
+def _check_design_reloads(s, design: Path) -> None:
+    """The preview shows the design as it prints (a normalised, generated image), loaded once
+    per version of the file: an edited file is loaded again and the image it replaces goes."""
+    first = nodes()["tshirt_print_image"].image.name
+    s.preset = s.preset  # any change re-applies the design: the same file is not loaded again
+    check(nodes()["tshirt_print_image"].image.name == first, "the same file loaded again")
+    write_png(design, 300, 200, (30, 40, 200, 255))
+    stat = design.stat()
+    os.utime(design, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+    s.preset = s.preset
+    blue = (round(30 / 255, 2), round(40 / 255, 2), round(200 / 255, 2), 1.0)
+    check(_print_pixel() == blue, f"the edited design is not shown: {_print_pixel()}")
+    designs = [i.name for i in bpy.data.images if "tshirt_design" in i]
+    check(len(designs) == 1 and first not in designs, f"design images {designs}")
+
+
+def _check_reopened_file_shows_the_design(work: Path) -> None:
+    """A generated image keeps no pixels in a .blend: the design is loaded again on open (the
+    settings are other objects then: nothing from before may be used)."""
+    shown = _print_pixel()
+    bpy.ops.wm.save_as_mainfile(filepath=str(work / "preview.blend"))
+    bpy.ops.wm.open_mainfile(filepath=str(work / "preview.blend"))
+    check(_print_pixel() == shown, f"a reopened file shows {_print_pixel()}, not {shown}")
+    check(len([i for i in bpy.data.images if "tshirt_design" in i]) == 1, "blank image kept")
 
 
 def _tiny_render_settings(work: Path, angles: tuple[bool, ...]) -> None:
@@ -419,7 +451,9 @@ def scenario_panels(zip_path: str, work: Path) -> dict:
     s.preset = "chest-large"
     lines = draw_all(log)
     check("label 40 x 40 px" in lines, "pixel size")
-    check(any(line.startswith("label Below 150 DPI: prints blurry") for line in lines), "blurry")
+    labels = " ".join(line.removeprefix("label ") for line in lines)
+    check("40 x 40 px" in labels and "will print blurry: 150 DPI is the minimum" in labels,
+          "blurry warning")
     s.design_path = str(write_png(work / "big.png", 3000, 3000))
     lines = draw_all(log)
     check(not any("blurry" in line for line in lines), "sharp design shown as blurry")
