@@ -37,7 +37,7 @@ def _rows(jobs: list[Any]) -> list[tuple[dict[str, Any], str]]:
     for item in items:
         push = pushes.get(item["id"])
         words = push_words(item["media_sync_status"], push.attempts if push else 0,
-                             push.last_error if push else None)
+                           push.last_error if push else None)
         rows.append((item, words))
     return rows
 
