@@ -14,9 +14,11 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 
+from sqlalchemy import text
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from ..config import QueueSettings
+from ..db import Database
 from .remote import ServiceAway, TokenRefused
 
 _log = logging.getLogger(__name__)
@@ -33,6 +35,12 @@ def outage_reason(error: Exception) -> str:
     cause = getattr(error, "orig", None) or error
     text = " ".join(str(cause).split())[:200]
     return f"The database cannot be reached ({type(cause).__name__}: {text})."
+
+
+def ping(db: Database) -> None:
+    """The probe of a worker that shares the service's disk: its database answers."""
+    with db.engine.connect() as connection:
+        connection.execute(text("SELECT 1"))
 
 
 class ServiceGate:

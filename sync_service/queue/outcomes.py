@@ -23,7 +23,7 @@ from shared.jobs import JobStatus
 from ..config import QueueSettings
 from ..db import Database
 from ..jobs.storage import StorageFailed, storage_failure
-from ..jobs.transitions import transition
+from ..jobs.transitions import RUNNING_VALUES, transition
 from ..models import RenderJob
 from .broker import BROKER_ERRORS, describe
 from .gate import OUTAGE_ERRORS, outage_reason
@@ -106,19 +106,26 @@ class Outcomes:
         self.db = db
         self.enqueue = enqueue
 
-    def _attempts(self, job_id: str) -> int:
+    def _held(self, job_id: str, token: str) -> tuple[bool, int]:
+        """Whether the run of `token` still holds the job, and the job's attempts."""
         with self.db.session() as session:
             job = session.get(RenderJob, job_id)
-            return job.attempts if job is not None else 0
+            if job is None:
+                return False, 0
+            return job.status in RUNNING_VALUES and job.worker_id == token, job.attempts
 
-    def fail_or_retry(self, job_id: str, failure: Failure,
+    def fail_or_retry(self, job_id: str, token: str, failure: Failure,
                       stopping: Callable[[], bool]) -> None:
-        """Back to `pending` with a back-off, or `failed` (the caller checked the run still
-        holds the job)."""
+        """Back to `pending` with a back-off, or `failed`, if the run still holds the job."""
         message = one_line(failure.message) or failure.code
-        attempts = persist(lambda: self._attempts(job_id), f"job {job_id}", self.settings,
-                           stopping)
-        if attempts is None:
+        found = persist(lambda: self._held(job_id, token), f"job {job_id}", self.settings,
+                        stopping)
+        if found is None:
+            return
+        held, attempts = found
+        if not held:
+            _log.info("job %s: %s after the job left this worker; ignored", job_id,
+                      failure.code)
             return
         retry = failure.retryable and attempts < self.settings.max_attempts
 

@@ -24,6 +24,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
+
 from shared.contracts import MANIFEST_NAME, Manifest, ProgressEvent
 from shared.errors import InvalidTransition, NotFound, TshirtError
 from shared.jobs import JobStatus
@@ -33,7 +35,8 @@ from ..db import Database
 from ..errors import Conflict
 from ..jobs.commands import record_outputs
 from ..jobs.storage import Storage, StorageFailed
-from ..jobs.transitions import record_progress
+from ..jobs.transitions import RUNNING_VALUES, record_progress, transition
+from ..models import RenderJob, utcnow
 from .gate import OUTAGE_ERRORS, outage_reason
 from .remote import ServiceClient
 
@@ -126,6 +129,30 @@ class Uploads:
                 _log.warning("%s has no readable %s; removed", folder, PENDING_FILE)
                 shutil.rmtree(folder, ignore_errors=True)
         return sorted(found, key=lambda upload: upload.finished_at)
+
+    def adopt(self, upload: PendingUpload) -> bool:
+        """Whether the job of a render left by an earlier run is this run's: still held by its
+        token, or requeued by the stall check while the worker was down and taken by nobody
+        since, then taken back (the render is delivered, not done again; the attempt it spent
+        counts once)."""
+        with self.db.session() as session:
+            row = session.execute(select(RenderJob.status, RenderJob.worker_id)
+                                  .where(RenderJob.id == upload.job_id)).first()
+            if row is None or row.status in RUNNING_VALUES:
+                return row is not None and row.worker_id == upload.token
+            if row.status != JobStatus.PENDING:
+                return False
+            try:
+                if not transition(session, upload.job_id, JobStatus.COMPOSITING,
+                                  worker_id=upload.token, heartbeat_at=utcnow(),
+                                  stage=STAGE_UPLOADING, error_code=None, error_message=None):
+                    return False
+                transition(session, upload.job_id, JobStatus.RENDERING)
+            except InvalidTransition:
+                return False  # taken by another worker, or cancelled, meanwhile
+        _log.info("job %s: requeued while this worker was down; taken back with its finished "
+                  "render", upload.job_id)
+        return True
 
     def discard(self, upload: PendingUpload) -> None:
         shutil.rmtree(upload.folder, ignore_errors=True)

@@ -26,9 +26,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from shared.child_process import ChildRun
 from shared.contracts import Manifest, ProgressEvent
@@ -43,7 +44,7 @@ from ..jobs.transitions import RUNNING_VALUES, record_progress, transition
 from ..jobs.uploads import print_copy
 from ..models import RenderJob, utcnow
 from . import liveness
-from .gate import OUTAGE_ERRORS, ServiceGate, outage_reason
+from .gate import OUTAGE_ERRORS, ServiceGate, outage_reason, ping
 from .outcomes import Failure, Outcomes, failure_of, one_line, persist, unexpected_failure
 from .remote import ServiceClient
 from .runner import job_command, job_spec
@@ -91,7 +92,7 @@ class RenderWorker:
                        if settings.remote else None)
         self.uploads = Uploads(settings, db, storage, self.client)
         self.outcomes = Outcomes(settings, db, lambda job_id, delay: self.enqueue(job_id, delay))
-        self.gate = ServiceGate(settings, self.client.check if self.client else self._db_check)
+        self.gate = ServiceGate(settings, self.client.check if self.client else partial(ping, db))
         #: Set when the worker shuts down: waits for the service or the database end.
         self.stopping = threading.Event()
         self._lock = threading.Lock()
@@ -284,7 +285,13 @@ class RenderWorker:
             self.heartbeat.start()
             _log.info("job %s: delivering a render finished before a restart", run.job_id)
             try:
-                self.deliver(run, upload, stopping)
+                held = persist(partial(self.uploads.adopt, upload), f"job {run.job_id}",
+                               self.settings, stopping)
+                if held:
+                    self.deliver(run, upload, stopping, held=True)
+                elif held is False:
+                    self.uploads.discard(upload)
+                    _log.info("job %s: no longer this worker's; its render dropped", run.job_id)
             except Failure as failure:
                 self._fail_or_retry(run, failure)
             finally:
@@ -318,13 +325,7 @@ class RenderWorker:
         return lambda: run.stop_reason == "shutdown"
 
     def _fail_or_retry(self, run: ActiveRun, failure: Failure) -> None:
-        owned = persist(lambda: self._owned(run), f"job {run.job_id}", self.settings,
-                        self._shutting_down(run))
-        if owned:
-            self.outcomes.fail_or_retry(run.job_id, failure, self._shutting_down(run))
-        elif owned is False:
-            _log.info("job %s: %s after the job left this worker; ignored", run.job_id,
-                      failure.code)
+        self.outcomes.fail_or_retry(run.job_id, run.token, failure, self._shutting_down(run))
 
     def _give_back(self, run: ActiveRun, stage: str, code: str | None = None,
                    message: str | None = None) -> bool:
@@ -336,10 +337,6 @@ class RenderWorker:
         """Put a task back untouched while the gate is closed."""
         self.outcomes.requeue(job_id, 0, self.stopping.is_set)
         self.stopping.wait(HAND_BACK_PAUSE_S)
-
-    def _db_check(self) -> None:
-        with self.db.engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
 
     # -- progress ------------------------------------------------------------------------------
 

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from common_helpers import free_port
 from fake_renderer import FakeRenderer
 from queue_helpers import (
@@ -36,7 +37,9 @@ from queue_helpers import (
 )
 from sqlalchemy import select
 
+from shared.jobs import JobStatus
 from sync_service.db import Database
+from sync_service.jobs import transitions
 from sync_service.models import RenderJob
 from sync_service.queue import uploads as uploads_module
 from sync_service.queue.remote import ServiceAway
@@ -188,8 +191,12 @@ def test_a_finished_render_waits_for_the_service_then_completes_with_one_attempt
     assert len(fake_renderer.runs()) == 1
 
 
+@pytest.mark.parametrize("requeued", [False, True], ids=["held", "requeued-while-down"])
 def test_a_worker_restarted_with_a_pending_upload_delivers_it_first(make_app, fake_renderer,
-                                                                      monkeypatch) -> None:
+                                                                      monkeypatch,
+                                                                      requeued) -> None:
+    """Restarted within the stall limit, the job is still its own; after it, the stall check
+    requeued the job, and the worker takes it back (nobody else did) instead of a new render."""
     app = make_app(TSHIRT_BLENDER_BIN=str(fake_renderer.binary),
                    TSHIRT_UPLOAD_RETRY_DELAY_S=0.05, TSHIRT_UPLOAD_MAX_DELAY_S=0.1)
     worker = get_queue(app).worker
@@ -203,6 +210,10 @@ def test_a_worker_restarted_with_a_pending_upload_delivers_it_first(make_app, fa
     worker.run(job_id)
     assert job_of(app, job_id)["status"] == "rendering"
     assert (worker.storage.root / "uploads" / job_id / "pending.json").is_file()
+    if requeued:
+        with app.extensions["tshirt"].db.session() as session:
+            transitions.transition(session, job_id, JobStatus.PENDING, stage="requeued",
+                                   error_code="worker_lost", worker_id=None)
     monkeypatch.undo()
     restarted = make_app(TSHIRT_BLENDER_BIN=str(fake_renderer.binary))  # same data directory
     get_queue(restarted).worker.resume_uploads(lambda: False)
