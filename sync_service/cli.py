@@ -63,14 +63,15 @@ def _check_port_free(host: str, port: int) -> None:
 
 def _serve_http(args: argparse.Namespace) -> None:
     """Serve the app under Granian (HTTP in Rust, the app in `--workers` processes) until
-    SIGINT or SIGTERM."""
+    SIGINT or SIGTERM. Granian restarts an HTTP process that dies, and exits 1 when one dies
+    again within seconds of its restart."""
     from granian import Granian
     from granian.constants import Interfaces
 
     Granian("sync_service.app:create_app", factory=True, interface=Interfaces.WSGI,
             address=args.host, port=args.port, workers=args.workers,
             blocking_threads=args.threads, backpressure=args.connection_limit,
-            websockets=False, log_access=False,
+            websockets=False, log_access=False, respawn_failed_workers=True,
             # a process still starting when the stop came has not got its own signal handlers
             # yet and would be waited for forever; the others finish their requests first
             workers_kill_timeout=WORKER_STOP_TIMEOUT_S).serve()
@@ -140,6 +141,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         _serve_http(args)
     except _Stopped:
         pass
+    except SystemExit as stop:  # Granian gave up: an HTTP process kept dying
+        failures.append(f"An HTTP process kept dying (server exit status {stop.code}); "
+                        "stopping so that the service manager can restart the service.")
     finally:
         queue_code = supervisor.stop()
     if failures:
