@@ -13,7 +13,7 @@ from sqlalchemy import Row
 
 from shared.errors import NotFound
 from shared.jobs import JobSource, JobStatus, MediaSyncStatus, progress_percent
-from shared.validation import MAX_DESIGN_BYTES, check_safe_id
+from shared.validation import MAX_DESIGN_BYTES, check_safe_id, print_warnings, resolution_at
 
 from ..config import MAX_MANIFEST_BYTES, MAX_OUTPUTS_REQUEST_BYTES
 from ..db import get_session
@@ -46,6 +46,7 @@ def job_to_dict(job: RenderJob | Row[Any]) -> dict[str, Any]:
     stored file names; stored paths never leave the service."""
     j = queries.job_mapping(job)
     base = f"{request.script_root}/admin/render-jobs/{j['id']}"
+    size = (j["design_width"], j["design_height"])  # upright (shared.validation)
     outputs = []
     for output in j["outputs"] or []:
         name = PurePosixPath(output["path"]).name
@@ -77,8 +78,10 @@ def job_to_dict(job: RenderJob | Row[Any]) -> dict[str, Any]:
             "name": j["design_name"], "media_type": j["design_type"],
             "size_bytes": j["design_size"], "sha256": j["design_sha256"],
             "width": j["design_width"], "height": j["design_height"],
+            "dpi": round(resolution_at(j["preset"], *size).dpi, 1),
             "url": f"{base}/design",
         },
+        "warnings": print_warnings(j["preset"], *size),
         "outputs": outputs,
         "error": ({"code": j["error_code"], "message": j["error_message"]}
                   if j["error_code"] else None),

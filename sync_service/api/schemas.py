@@ -78,8 +78,11 @@ def _job_schema() -> dict[str, Any]:
         "media_type": _string(enum=["image/png", "image/jpeg"]),
         "size_bytes": _COUNT, "sha256": _SHA256,
         "width": _COUNT, "height": _COUNT,
+        "dpi": {"type": "number", "minimum": 0,
+                "description": "design pixels per printed inch at the job's preset"},
         "url": _string("where the design file is downloaded (token required)"),
-    }, "The uploaded design, as stored")
+    }, "The uploaded design, as stored; width and height of the upright image (EXIF turn "
+       "applied)")
     output = _object({
         "kind": _string(enum=list(OUTPUT_KINDS)),
         "angle": _nullable(_string(enum=list(ANGLE_IDS))),
@@ -106,6 +109,9 @@ def _job_schema() -> dict[str, Any]:
         "stage": _string("what the renderer is doing, e.g. queued, rendering, done"),
         "counts": counts,
         "design": design,
+        "warnings": {"type": "array", "items": _string(), "description":
+                     "for whoever prints it: the print resolution below 300 DPI, with its "
+                     "figure (will print blurry below 150)"},
         "outputs": {"type": "array", "items": output},
         "error": _nullable(ref("Error")),
         "attempts": _COUNT,
