@@ -17,7 +17,8 @@ Render queue (`Settings.queue`):
 - `TSHIRT_RENDER_WORKERS` (`1`): render threads embedded in `serve` (`0`: serve only), and
   the default of `worker`.
 - `TSHIRT_RENDER_TIMEOUT_S` (`600`): time limit of one Blender run; the process group is killed.
-- `TSHIRT_MAX_ATTEMPTS` (`3`): attempts for crashes, time-outs and lost workers (bad input: one).
+- `TSHIRT_MAX_ATTEMPTS` (`3`): attempts for crashes, time-outs and lost workers (bad input and
+  a full or read-only data directory: one; an unreachable service, database or broker: none).
 - `TSHIRT_RETRY_DELAY_S` (`30`): back-off before attempt n+1 is this x 2^(n-1).
 - `TSHIRT_HEARTBEAT_S` (`1`): how often each queue process writes its own heartbeat and that of
   every job it holds, from a thread of its own (it goes on while Blender is busy or outputs

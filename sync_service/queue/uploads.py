@@ -38,6 +38,7 @@ from ..jobs.storage import Storage, StorageFailed
 from ..jobs.transitions import RUNNING_VALUES, record_progress, transition
 from ..models import RenderJob, utcnow
 from .gate import OUTAGE_ERRORS, outage_reason
+from .outcomes import wait
 from .remote import ServiceClient
 
 _log = logging.getLogger(__name__)
@@ -45,8 +46,6 @@ _log = logging.getLogger(__name__)
 PENDING_FILE = "pending.json"
 STAGE_UPLOADING = "uploading"
 STAGE_WAITING = "waiting_for_service"
-#: How often a wait looks whether the worker is stopping.
-POLL_S = 0.2
 COUNTS = ("images_done", "images_total", "frames_done", "frames_total")
 
 
@@ -182,7 +181,7 @@ class Uploads:
                 delay = self.settings.outage_delay(tries)
                 _log.warning("job %s: %s The finished render waits on this disk (try %d, "
                              "next in %.1f s).", upload.job_id, reason, tries, delay)
-                if not self._wait(delay, stopping):
+                if not wait(delay, stopping):  # the job's heartbeat goes on meanwhile
                     return Delivery("stopped")
             except (Conflict, InvalidTransition, NotFound):
                 return self._end(upload, Delivery("lost"))
@@ -204,17 +203,6 @@ class Uploads:
         with self.db.session() as session:
             return record_progress(session, upload.job_id, upload.token,
                                    JobStatus.RENDERING.value, upload.event(stage))
-
-    @staticmethod
-    def _wait(seconds: float, stopping: Callable[[], bool]) -> bool:
-        """Sleep `seconds`; False as soon as `stopping()` (the job's heartbeat is the worker's
-        heartbeat thread's, which also notices a job that is no longer this run's)."""
-        end = time.monotonic() + seconds
-        while (left := end - time.monotonic()) > 0:
-            if stopping():
-                return False
-            time.sleep(min(POLL_S, left))
-        return not stopping()
 
     def _send(self, upload: PendingUpload) -> None:
         if self.client is not None:
