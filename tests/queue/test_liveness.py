@@ -16,7 +16,17 @@ from typing import Any
 import pytest
 from common_helpers import free_port
 from fake_renderer import FakeRenderer, pid_alive
-from queue_helpers import AUTH, http, job_of, poll, submit, upload, wait_for, wait_http
+from queue_helpers import (
+    AUTH,
+    http,
+    job_of,
+    poll,
+    redis_url,
+    submit,
+    upload,
+    wait_for,
+    wait_http,
+)
 from sqlalchemy import select, text, update
 
 from shared.jobs import JobStatus
@@ -199,7 +209,7 @@ def test_upgrading_from_0001_keeps_the_jobs_and_adds_the_registry(database: Data
             "'jobs/x/design.png', 'd.png', 'png', 10, 'ab', 8, 8, 1, 'not_configured', "
             "'2026-01-01 00:00:00', '2026-01-01 00:00:00', 'old-box:1/RUN00000', "
             "'2026-01-01 00:00:00', '{}')"))
-    upgrade(database.engine)
+    upgrade(database.engine, "0002")
     assert current_revision(database.engine) == "0002"
     with database.engine.connect() as connection:
         job = connection.execute(text("SELECT status, progress, worker_id FROM render_jobs")).one()
@@ -212,13 +222,18 @@ def test_upgrading_from_0001_keeps_the_jobs_and_adds_the_registry(database: Data
 # -- a real worker killed with -9 ------------------------------------------------------------
 
 
+@pytest.mark.parametrize("stores", ["sqlite", "postgresql+redis"])
 def test_a_killed_worker_is_noticed_within_30_s_and_its_job_completes_once(
-        spawn, tmp_path: Path, fake_renderer: FakeRenderer) -> None:
+        spawn, tmp_path: Path, fake_renderer: FakeRenderer, request: pytest.FixtureRequest,
+        stores: str) -> None:
     fake_renderer.set("sleep", "ok", sleep_s=120)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     data = tmp_path / "data"
     common = {"TSHIRT_DATA_DIR": str(data), "TSHIRT_BLENDER_BIN": str(fake_renderer.binary)}
+    if stores != "sqlite":
+        common.update(DATABASE_URL=request.getfixturevalue("postgres_database_url"),
+                      REDIS_URL=redis_url())
     server = spawn("serve", ["serve", "--port", str(port), "--workers", "1"],
                    TSHIRT_RENDER_WORKERS="0", **common)
     wait_http(base, server)

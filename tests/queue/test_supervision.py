@@ -222,3 +222,27 @@ def test_serve_exits_1_with_one_line_when_restarts_keep_failing(
     assert last == (f"tshirt-service: The queue process keeps ending "
                     f"({supervision.RESTART_LIMIT} times in 60 s, last: killed by SIGKILL); "
                     "stopping so that the service manager can restart the service.")
+
+
+def _children(pid: int) -> list[tuple[int, str]]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and int((entry / "stat").read_text().rsplit(")", 1)[1]
+                                            .split()[1]) == pid:
+                found.append((int(entry.name),
+                              (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()))
+        except OSError:
+            continue
+    return found
+
+
+def test_an_http_process_killed_is_restarted(spawn, tmp_path: Path,
+                                             fake_renderer: FakeRenderer) -> None:
+    base, server, _data = _serve(spawn, tmp_path, fake_renderer)
+    [http_pid] = [pid for pid, cmd in _children(server.process.pid) if "--queue-of" not in cmd]
+    os.kill(http_pid, signal.SIGKILL)
+    wait_for(lambda: any(pid != http_pid and "--queue-of" not in cmd
+                         for pid, cmd in _children(server.process.pid)), 20, "not restarted")
+    wait_http(base, server)
+    assert server.process.poll() is None
