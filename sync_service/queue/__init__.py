@@ -1,3 +1,5 @@
 """The render queue: Huey on SQLite or Redis and its consumers (runtime), the worker that runs
-one job (worker), the check for jobs whose worker died (stalls), the Blender child (runner) and
-the HTTP client of a remote render machine (remote)."""
+one job (worker), the queue processes' registry and heartbeat (liveness), the check for jobs
+whose worker died and the scratch they left (stalls), `serve`'s supervisor of its queue process
+(supervisor), the Blender child (runner) and the HTTP client of a remote render machine
+(remote)."""
