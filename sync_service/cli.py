@@ -194,12 +194,12 @@ def run_worker(threads: int | None = None, *, maintenance: bool = False) -> int:
         config["TSHIRT_API_TOKENS"] = "worker-" + secrets.token_urlsafe(16)
     app = create_app(config)
     runtime = get_queue(app)
-    if maintenance:
-        preflight.publish(settings, runtime.render_huey, app.extensions["tshirt"].storage)
     workers = runtime.settings.workers if threads is None else threads
     if not maintenance:
         workers = max(1, workers)
     stop = threading.Event()
+    if maintenance:
+        preflight.publish(settings, runtime.render_huey, app.extensions["tshirt"].storage, stop)
 
     def on_signal(_signum: int, _frame: object) -> None:
         stop.set()

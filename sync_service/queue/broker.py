@@ -2,8 +2,9 @@
 that turns those into one line with a back-off instead of a traceback per poll, and the marker
 by which a worker tells the service's queue from an empty one.
 
-The marker: every start of the service's queue process writes `tshirt:service` into the render
-queue's own key-value storage (with `REDIS_URL`, a field of the hash `huey.results.<queue
+The marker: the service's queue process writes `tshirt:service` (at start, then every half
+minute: a Redis restarted without its data has it back soon) into the render queue's own
+key-value storage (with `REDIS_URL`, a field of the hash `huey.results.<queue
 name>-render` in that Redis database; without, `queue.db` in the data directory): the id of
 the service's data directory and the queue name. A worker that finds no marker is looking at a
 Redis host, port, database number or `TSHIRT_QUEUE_NAME` that the service does not use (jobs

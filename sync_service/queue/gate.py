@@ -17,6 +17,8 @@ from collections.abc import Callable, Iterator
 from sqlalchemy import text
 from sqlalchemy.exc import InterfaceError, OperationalError
 
+from shared.errors import TshirtError
+
 from ..config import QueueSettings
 from ..db import Database
 from .remote import ServiceAway, TokenRefused
@@ -30,7 +32,7 @@ OUTAGE_ERRORS: tuple[type[Exception], ...] = (ServiceAway, TokenRefused, Operati
 
 def outage_reason(error: Exception) -> str:
     """One sentence for an OUTAGE_ERRORS error (SQLAlchemy's own text spans lines and SQL)."""
-    if isinstance(error, (ServiceAway, TokenRefused)):
+    if isinstance(error, TshirtError):
         return error.message
     cause = getattr(error, "orig", None) or error
     text = " ".join(str(cause).split())[:200]
@@ -84,7 +86,7 @@ class ServiceGate:
                 return False
         try:
             self.probe()
-        except OUTAGE_ERRORS as error:
+        except (*OUTAGE_ERRORS, TshirtError) as error:  # whatever answers is not the service
             self.away(outage_reason(error))
             return False
         with self._lock:

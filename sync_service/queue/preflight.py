@@ -12,14 +12,18 @@ failure is a ConfigError of one line that names what to fix (the CLI prints it a
 6. the database answers and holds the job table;
 7. a remote worker's service answers and takes the token (`check_service`, asked after the
    worker delivered what an earlier run of it left, which may mean waiting for the service).
+
+`publish` is the service's side of check 4: its queue process writes the marker.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import shutil
 import subprocess
 import sys
+import threading
 import time
 
 from huey import Huey
@@ -37,6 +41,7 @@ from .runtime import make_huey
 
 #: A worker started together with the service waits this long for the service's marker.
 MARKER_WAIT_S = 10.0
+MARKER_REFRESH_S = 30.0
 FIND_BPY = "import importlib.util, sys; sys.exit(importlib.util.find_spec('bpy') is None)"
 JOB_TABLE = "render_jobs"
 
@@ -75,11 +80,20 @@ def check_service(client: ServiceClient) -> None:
         raise ConfigError(f"{error.message} Check TSHIRT_SERVICE_URL.") from None
 
 
-def publish(settings: Settings, huey: Huey, storage: Storage) -> None:
-    """What the service's own queue process does at start: the marker workers look for."""
+def publish(settings: Settings, huey: Huey, storage: Storage, stop: threading.Event) -> None:
+    """What the service's own queue process does: the marker workers look for, at start and
+    then every `MARKER_REFRESH_S` until `stop` (a Redis restarted without its data has it back
+    in seconds), on a daemon thread."""
     data_id = storage.data_id(create=True)
     assert data_id is not None
     publish_marker(huey, data_id, settings.queue.name)
+
+    def refresh() -> None:
+        while not stop.wait(MARKER_REFRESH_S):
+            with contextlib.suppress(*BROKER_ERRORS):  # the consumer reports the broker
+                publish_marker(huey, data_id, settings.queue.name)
+
+    threading.Thread(target=refresh, name="queue marker", daemon=True).start()
 
 
 def _check_renderer(settings: Settings) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import signal
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from fake_renderer import FakeRenderer
 from queue_helpers import TOKEN, Proc, redis_url, wait_for, wait_http
 
 from sync_service.queue.broker import OneLineBrokerErrors
+from sync_service.queue.runtime import get_queue
 
 START_TIMEOUT_S = 60
 
@@ -150,3 +152,22 @@ def test_broker_errors_are_one_line_each_with_a_growing_gap() -> None:
     other = logging.getLogger("huey").makeRecord("huey", logging.ERROR, __file__, 1,
                                                   "something else", (), None)
     assert broker_filter.filter(other) and other.getMessage() == "something else"
+
+
+def test_the_service_keeps_its_marker_in_the_broker(make_app, monkeypatch) -> None:
+    """A broker restarted without its data has the marker back within the refresh period."""
+    from sync_service.queue import preflight
+    from sync_service.queue.broker import MARKER_KEY, read_marker
+
+    monkeypatch.setattr(preflight, "MARKER_REFRESH_S", 0.05)
+    app = make_app()
+    huey = get_queue(app).render_huey
+    stop = threading.Event()
+    storage = app.extensions["tshirt"].storage
+    try:
+        preflight.publish(app.extensions["tshirt"].settings, huey, storage, stop)
+        assert read_marker(huey)["data_id"] == storage.data_id()
+        huey.delete(MARKER_KEY)
+        wait_for(lambda: read_marker(huey) is not None, 5, "the marker did not come back")
+    finally:
+        stop.set()
