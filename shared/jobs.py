@@ -83,14 +83,19 @@ class MediaSyncStatus(StrEnum):
     """Whether a completed render reached the store. Independent of the render status."""
 
     NOT_CONFIGURED = "not_configured"  # no commerce backend set up: nothing to do
+    WAITING_FOR_RENDER = "waiting_for_render"  # a store is configured; the render is not done
+    NO_RENDER = "no_render"  # the render failed or was cancelled: nothing will be pushed
     PENDING = "pending"  # queued or being retried
     PUSHED = "pushed"
     FAILED = "failed"  # gave up after retries, or the store refused it; can be pushed again
 
 
-# Any status can be asked to push (again); only a push in progress can land or fail.
+# Any status can be asked to push (again); only a push in progress can land or fail; a job
+# starts `waiting_for_render` (or `not_configured`) and ends `no_render` when it stops unrendered.
 _MEDIA_SOURCES: dict[MediaSyncStatus, frozenset[MediaSyncStatus]] = {
     MediaSyncStatus.NOT_CONFIGURED: frozenset({MediaSyncStatus.PENDING}),
+    MediaSyncStatus.WAITING_FOR_RENDER: frozenset(),
+    MediaSyncStatus.NO_RENDER: frozenset({MediaSyncStatus.WAITING_FOR_RENDER}),
     MediaSyncStatus.PENDING: frozenset(MediaSyncStatus),
     MediaSyncStatus.PUSHED: frozenset({MediaSyncStatus.PENDING}),
     MediaSyncStatus.FAILED: frozenset({MediaSyncStatus.PENDING}),

@@ -143,7 +143,15 @@ class RenderJob(Base):
     task_id: Mapped[str | None] = mapped_column(String(64))
 
     media_sync_status: Mapped[str] = mapped_column(
-        String(16), default=MediaSyncStatus.NOT_CONFIGURED.value)
+        String(24), default=MediaSyncStatus.NOT_CONFIGURED.value)
+    #: How the render goes onto the store's product (`jobs.publish`): thumbnail policy, the
+    #: colour option and the shop's own colour words (migration 0003).
+    publish: Mapped[dict[str, Any] | None] = mapped_column()
+    #: The client's `Idempotency-Key` of the POST that created the job: the same key finds it.
+    idempotency_key: Mapped[str | None] = mapped_column(String(128), unique=True)
+    #: `<retried job>:<n>` for the n-th retry of a job: two concurrent retries of one job
+    #: compute the same slot, and the database lets only one of them have it.
+    retry_slot: Mapped[str | None] = mapped_column(String(96), unique=True)
 
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column()
@@ -169,7 +177,7 @@ class MediaPush(Base):
     job_id: Mapped[str] = mapped_column(
         String(40), ForeignKey("render_jobs.id", ondelete="CASCADE"), index=True)
     sink: Mapped[str] = mapped_column(String(32))
-    status: Mapped[str] = mapped_column(String(16), default=MediaSyncStatus.PENDING.value)
+    status: Mapped[str] = mapped_column(String(24), default=MediaSyncStatus.PENDING.value)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     idempotency_key: Mapped[str | None] = mapped_column(String(128), unique=True)
     #: Remote ids: uploaded file ids and product image ids by angle.

@@ -19,8 +19,9 @@ from ..config import MAX_MANIFEST_BYTES, MAX_OUTPUTS_REQUEST_BYTES
 from ..db import get_session
 from ..errors import BadRequest, Conflict
 from ..jobs import commands, forms, queries, transitions
+from ..jobs.publish import PublishOptions, parse_publish
 from ..jobs.uploads import check_design
-from ..media.push import push_status
+from ..media.push import allow_again, push_status
 from ..models import RenderJob
 from . import bodies
 
@@ -95,6 +96,7 @@ def job_to_dict(job: RenderJob | Row[Any]) -> dict[str, Any]:
         "completed_at": iso(j["completed_at"]),
         "updated_at": iso(j["updated_at"]),
         "metadata": j["metadata"] or {},
+        "publish": j["publish"] or PublishOptions().to_dict(),
         "url": base,
     }
 
@@ -125,15 +127,23 @@ def create_job() -> tuple[dict[str, Any], int]:
     _ext().check_product(product_id)  # with a store configured, it must have the product
     source = forms.parse_source(form.get("source"))
     options = forms.parse_options(session, form)
+    publish = parse_publish(form)
     data = upload.stream.read(MAX_DESIGN_BYTES + 1)
     info = check_design(data)
-    job = commands.create_job(
-        session, _ext().storage, product_id=product_id, options=options, design=data,
-        design_info=info, design_name=upload.filename or "design", source=source,
+    job, created = commands.create_once(
+        session, _ext().storage, idempotency_key=_idempotency_key(), product_id=product_id,
+        options=options, design=data, design_info=info,
+        design_name=upload.filename or "design", source=source, publish=publish.to_dict(),
+        store_configured=_ext().push is not None,
     )
-    if source == JobSource.API:
+    if created and source == JobSource.API:
         _ext().enqueue(job.id)
     return job_to_dict(job), 202
+
+
+def _idempotency_key() -> str | None:
+    """A POST that creates a job, sent again with the same key, answers with the same job."""
+    return commands.check_idempotency_key(request.headers.get("Idempotency-Key"))
 
 
 @bp.get("/render-jobs")
@@ -178,8 +188,11 @@ def cancel_job(job_id: str) -> dict[str, Any]:
 @bp.post("/render-jobs/<job_id>/retry")
 def retry_job(job_id: str) -> tuple[dict[str, Any], int]:
     session = get_session()
-    job = commands.retry_job(session, _ext().storage, job_id, _json_body())
-    _ext().enqueue(job.id)
+    job, created = commands.retry_job(session, _ext().storage, job_id, _json_body(),
+                                      store_configured=_ext().push is not None,
+                                      idempotency_key=_idempotency_key())
+    if created:
+        _ext().enqueue(job.id)
     return job_to_dict(job), 202
 
 
@@ -226,6 +239,14 @@ def push_job(job_id: str) -> tuple[dict[str, Any], int]:
     if ext.push is None:
         raise Conflict("No commerce backend is configured, so there is nothing to push to.",
                        code="media_not_configured")
+    replaced_by = (push_status(session, job_id) or {}).get("replaced_by")
+    if replaced_by and not forms.parse_bool("force", _json_body().get("force")
+                                            or request.args.get("force") or "false"):
+        raise Conflict(f"A newer render ({replaced_by}) replaced this job's images on the "
+                       f"product; push with force=true to put these back instead.",
+                       code="replaced")
+    if replaced_by:
+        allow_again(session, job_id)
     transitions.set_media_status(session, job_id, MediaSyncStatus.PENDING)
     ext.push(job_id)
     session.expire_all()

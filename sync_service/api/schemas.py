@@ -124,6 +124,14 @@ def _job_schema() -> dict[str, Any]:
         "completed_at": _nullable(_TIME),
         "updated_at": _TIME,
         "metadata": {"type": "object", "description": "the client's own data, as sent"},
+        "publish": _object({
+            "thumbnail": _string("whose thumbnail the product keeps",
+                                 enum=["if-empty", "replace", "keep"]),
+            "color_option": _nullable(_string("the product option holding the colour; "
+                                              "default Color or Colour")),
+            "color_values": {"type": "object", "additionalProperties": _HEX_COLOR,
+                             "description": "the shop's value words, as colours"},
+        }, "how the render goes onto the store's product"),
         "url": _string("this job"),
         "media_push": _nullable(ref("MediaPush")),
     }
@@ -142,6 +150,9 @@ def _media_push_schema() -> dict[str, Any]:
         "image_ids": {**ids, "description": "the store's image id by angle"},
         "file_ids": {**ids, "description": "the store's file id by role"},
         "replaced_by": _nullable(_string("the job whose push replaced these images")),
+        "turntable_url": _nullable(_string("the uploaded turntable video")),
+        "warnings": {"type": "array", "items": _string(),
+                     "description": "e.g. a colour that no variant of the product has"},
         "pushed_at": _nullable(_string("when the push landed, ISO 8601")),
     }, "The latest push of the job's images to the store")
 

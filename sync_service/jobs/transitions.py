@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import Session
 
 from shared.contracts import ProgressEvent
@@ -49,6 +49,11 @@ def transition(session: Session, job_id: str, target: str | JobStatus,
         changes.setdefault("completed_at", now)
     if target == JobStatus.COMPLETED:
         changes.setdefault("progress", 100)
+    if target in (JobStatus.FAILED, JobStatus.CANCELLED):
+        # A store waiting for this render will get none (in the same UPDATE, so it never lies).
+        changes.setdefault("media_sync_status", case(
+            (RenderJob.media_sync_status == MediaSyncStatus.WAITING_FOR_RENDER.value,
+             MediaSyncStatus.NO_RENDER.value), else_=RenderJob.media_sync_status))
     current = _update_if(session, job_id, RenderJob.status, sources_for(target), changes)
     if current is None:
         return True

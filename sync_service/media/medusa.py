@@ -4,7 +4,11 @@ Facts this relies on (Medusa 2.21.2, measured): uploads go to `POST /admin/uploa
 multipart field `files` (several per request) and come back as `{"files": [{"id", "url"}]}`;
 `POST /admin/products/<id>` with `images` replaces the whole image set in array order (existing
 images are kept by sending their `{id, url}`; a `{url}` alone is a new image with a new id);
-`thumbnail` must always be sent; per-image metadata is dropped, product metadata is kept. A
+`thumbnail` must always be sent; per-image metadata is dropped, product metadata is kept.
+Variant images (2.11.2+): `POST /admin/products/<id>/images/<image_id>/variants/batch` with
+`{"add": [variant ids]}` links a product image to variants (adding an existing link is a no-op;
+dropping the image from the product drops its links); `variants[].images` then reads: the
+product's images linked to no variant (its general images), plus the variant's own. A
 secret API key authenticates as HTTP Basic (key as user, empty password); an admin user logs
 in at `POST /auth/user/emailpass` for a bearer token, refreshed on 401.
 """
@@ -30,12 +34,14 @@ from .sink import (
     RemoteImage,
     StoreRejected,
     UploadFile,
+    Variant,
 )
 
 _log = logging.getLogger(__name__)
 
 COMPONENT = "media-push"
-PRODUCT_FIELDS = "id,thumbnail,metadata,*images"
+PRODUCT_FIELDS = ("id,thumbnail,metadata,*images,variants.id,variants.options.value,"
+                  "variants.options.option.title")
 
 
 def _message(response: requests.Response) -> str:
@@ -154,6 +160,11 @@ class MedusaSink:
             images=tuple(RemoteImage(id=i["id"], url=i["url"]) for i in images),
             thumbnail=data.get("thumbnail"),
             metadata=dict(data.get("metadata") or {}),
+            variants=tuple(
+                Variant(id=v["id"], options={
+                    str((o.get("option") or {}).get("title") or ""): str(o.get("value") or "")
+                    for o in v.get("options") or []})
+                for v in data.get("variants") or []),
         )
 
     def get_product(self, product_id: str) -> Product:
@@ -201,6 +212,11 @@ class MedusaSink:
     def set_metadata(self, product_id: str, metadata: dict[str, Any]) -> None:
         self._request("POST", f"/admin/products/{product_id}", json={"metadata": metadata},
                       retry_post=True, what=f"update the metadata of product {product_id}")
+
+    def link_image(self, product_id: str, image_id: str, variant_ids: Sequence[str]) -> None:
+        self._request("POST", f"/admin/products/{product_id}/images/{image_id}/variants/batch",
+                      json={"add": list(variant_ids)}, retry_post=True,
+                      what=f"link image {image_id} to {len(variant_ids)} variant(s)")
 
     def delete_upload(self, file_id: str) -> None:
         self._request("DELETE", f"/admin/uploads/{file_id}", what=f"delete upload {file_id}")

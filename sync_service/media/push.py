@@ -13,6 +13,14 @@ What belongs to us is known from two records: our `media_pushes` rows and the pr
 since Medusa drops per-image metadata. An image neither record names was not made by this
 service and is always kept.
 
+Fitting how the shop sells (issue 15): where the product has a colour option, this render's
+stills are linked to the variants of its colour (Medusa's variant images), so each variant shows
+its own colour; a colour no variant has stays on the product level and the push carries a
+warning. The thumbnail follows the job's `thumbnail` policy, and the one we set is remembered in
+`metadata["tshirt_thumbnail"]`, so a later render updates our own but never the shop's. The
+turntable's URL is in `metadata["tshirt_turntables"]` by colour. A job whose images a newer
+render replaced is refused (`replaced`) until `allow_again` (a forced push) clears the mark.
+
 Known limit: when the upload request itself succeeds but its answer is lost, its files are not
 known to us and stay in the store's file storage unattached (never on the product); the retry
 uploads again.
@@ -38,14 +46,18 @@ from shared.jobs import JobStatus, MediaSyncStatus
 from shared.validation import ascii_filename
 
 from ..db import Database
+from ..jobs.publish import PublishOptions
 from ..jobs.storage import Storage
 from ..jobs.transitions import set_media_status
 from ..models import MediaPush, RenderJob, utcnow
 from .sink import ImageRef, MediaSink, Product, StoreRejected, UploadFile
+from .variants import choose_thumbnail, link_variants
 
 _log = logging.getLogger(__name__)
 
 METADATA_KEY = "tshirt_renders"
+THUMBNAIL_KEY = "tshirt_thumbnail"
+TURNTABLES_KEY = "tshirt_turntables"
 TURNTABLE = "turntable"
 
 
@@ -61,6 +73,9 @@ class PushResult:
     uploaded: bool
     replaced_jobs: list[str] = field(default_factory=list)
     deleted_uploads: list[str] = field(default_factory=list)
+    #: the variants this render's stills were linked to
+    variant_ids: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
 
 def idempotency_key(sink: str, job_id: str) -> str:
@@ -220,7 +235,13 @@ def push_to_sink(session: Session, storage: Storage, sink: MediaSink, job_id: st
         raise StoreRejected(f"Only completed jobs can be pushed; job {job_id} is {job.status}.",
                             code="invalid_transition")
     record = _get_record(session, job_id, sink.name)
+    replaced_by = (record.remote_files or {}).get("replaced_by")
+    if replaced_by:
+        raise StoreRejected(f"Job {job_id}'s images were replaced by the newer render "
+                            f"{replaced_by}; push it with force to put them back.",
+                            code="replaced")
     _save(session, record, attempts=record.attempts + 1, status=MediaSyncStatus.PENDING.value)
+    publish = PublishOptions.from_dict(job.publish)
     to_push = _files_to_push(job, storage)
 
     product = sink.get_product(job.product_id)
@@ -240,9 +261,16 @@ def push_to_sink(session: Session, storage: Storage, sink: MediaSink, job_id: st
     images, replaced = _plan_images(product, job, urls, ours, replace)
     thumbnail_angle = THUMBNAIL_ANGLE if THUMBNAIL_ANGLE in urls else next(
         a for a in ANGLE_IDS if a in urls)
-    thumbnail = urls[thumbnail_angle]
+    thumbnail = choose_thumbnail(product, urls[thumbnail_angle], set(ours.jobs_by_url),
+                                 publish.thumbnail, set_before=product.metadata.get(THUMBNAIL_KEY))
 
     metadata = dict(product.metadata)
+    if thumbnail == urls[thumbnail_angle]:
+        metadata[THUMBNAIL_KEY] = thumbnail
+    if TURNTABLE in urls:
+        turntables = metadata.get(TURNTABLES_KEY)
+        metadata[TURNTABLES_KEY] = {**(turntables if isinstance(turntables, dict) else {}),
+                                    job.color: urls[TURNTABLE]}
     entries = dict(metadata.get(METADATA_KEY) or {}) if isinstance(
         metadata.get(METADATA_KEY), dict) else {}
     for old in replaced:
@@ -275,6 +303,11 @@ def push_to_sink(session: Session, storage: Storage, sink: MediaSink, job_id: st
         metadata = {**product.metadata, METADATA_KEY: entries}
         sink.set_metadata(job.product_id, metadata)
 
+    variant_ids, warnings = link_variants(sink, product, job.color, image_ids, publish)
+    if warnings != recorded.get("warnings", []):
+        _save(session, record, remote_files={**(record.remote_files or {}),
+                                             "warnings": warnings})
+
     deleted = _delete_replaced_uploads(session, sink, replaced, ours, keep=set(
         item["id"] for item in files.values()), replaced_by=job.id)
 
@@ -288,7 +321,16 @@ def push_to_sink(session: Session, storage: Storage, sink: MediaSink, job_id: st
     return PushResult(job_id=job_id, product_id=job.product_id, image_ids=image_ids,
                       file_ids={role: item["id"] for role, item in files.items()},
                       thumbnail=thumbnail, uploaded=uploaded, replaced_jobs=replaced,
-                      deleted_uploads=deleted)
+                      deleted_uploads=deleted, variant_ids=variant_ids, warnings=warnings)
+
+
+def allow_again(session: Session, job_id: str) -> None:
+    """A forced push of a replaced job: clear the mark, so its next push puts it back (its
+    uploads were deleted: it uploads again) and replaces the newer render in turn."""
+    for record in session.scalars(select(MediaPush).where(MediaPush.job_id == job_id)):
+        files = dict(record.remote_files or {})
+        if files.pop("replaced_by", None) is not None:
+            _save(session, record, remote_files=files)
 
 
 def _delete_replaced_uploads(session: Session, sink: MediaSink, replaced: Iterable[str],
@@ -362,5 +404,7 @@ def push_status(session: Session, job_id: str) -> dict[str, Any] | None:
         "image_ids": dict(record.remote_images or {}),
         "file_ids": {role: item["id"] for role, item in files.items()},
         "replaced_by": (record.remote_files or {}).get("replaced_by"),
+        "turntable_url": (files.get(TURNTABLE) or {}).get("url"),
+        "warnings": list((record.remote_files or {}).get("warnings") or []),
         "pushed_at": record.pushed_at.isoformat() if record.pushed_at else None,
     }

@@ -1,4 +1,5 @@
-"""What a store must offer the push: look a product up, upload files, set a product's images.
+"""What a store must offer the push: look a product up, upload files, set a product's images,
+link an image to variants.
 
 The push logic (`push.py`) decides *what* the product's images should be; a sink only carries
 it out, so a second store (or a fake in unit tests) implements these few calls and nothing
@@ -41,11 +42,19 @@ class RemoteFile:
 
 
 @dataclass(frozen=True)
+class Variant:
+    id: str
+    #: option title -> this variant's value ("Color" -> "Heather Navy")
+    options: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Product:
     id: str
     images: tuple[RemoteImage, ...]
     thumbnail: str | None
     metadata: dict[str, Any] = field(default_factory=dict)
+    variants: tuple[Variant, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -84,6 +93,11 @@ class MediaSink(Protocol):
         ...
 
     def set_metadata(self, product_id: str, metadata: dict[str, Any]) -> None: ...
+
+    def link_image(self, product_id: str, image_id: str, variant_ids: Sequence[str]) -> None:
+        """Make the product image `image_id` one of these variants' own images (adding a link
+        that exists changes nothing)."""
+        ...
 
     def delete_upload(self, file_id: str) -> None: ...
 

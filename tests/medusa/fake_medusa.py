@@ -1,6 +1,8 @@
 """A fake of the few Medusa v2 admin routes the push uses, with the shapes measured on a real
-2.21.2 server (see issue 7), for the error paths a real server cannot produce on demand: 429
-and 5xx answers, and a request that succeeds but answers too late (timeout after success).
+2.21.2 server (see issues 7 and 15: variants with a Color option, and variant images that read
+as the product's unlinked images plus the variant's own), for the error paths a real server
+cannot produce on demand: 429 and 5xx answers, and a request that succeeds but answers too
+late (timeout after success).
 Everything else is tested against the real Medusa."""
 
 from __future__ import annotations
@@ -44,6 +46,8 @@ class FakeMedusa:
     log: list[tuple[str, str]] = field(default_factory=list)
     tokens: set[str] = field(default_factory=set)
     logins: int = 0
+    #: image id -> the variant ids it is linked to
+    links: dict[str, set[str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._server = make_server("127.0.0.1", 0, self.wsgi, threaded=True)
@@ -55,15 +59,27 @@ class FakeMedusa:
         self._server.shutdown()
         self._server.server_close()
 
-    def add_product(self, *urls: str) -> dict[str, Any]:
+    def add_product(self, *urls: str, colors: tuple[str, ...] = (),
+                    option: str = "Color") -> dict[str, Any]:
         product_id = f"prod_{uuid.uuid4().hex[:10]}"
         self.products[product_id] = {
             "id": product_id, "title": "Fake tee", "thumbnail": urls[0] if urls else None,
             "metadata": {"owner": "shop"},
             "images": [{"id": f"img_{uuid.uuid4().hex[:10]}", "url": u, "rank": i}
                        for i, u in enumerate(urls)],
+            "variants": [{"id": f"variant_{uuid.uuid4().hex[:10]}", "title": c,
+                          "options": [{"value": c, "option": {"title": option}}]}
+                         for c in colors],
         }
         return self.products[product_id]
+
+    def variant_images(self, product_id: str) -> dict[str, list[str]]:
+        """variant title -> image urls, as Medusa reads `variants[].images`."""
+        product = self.products[product_id]
+        general = [i for i in product["images"] if not self.links.get(i["id"])]
+        return {v["title"]: [i["url"] for i in general] + [
+            i["url"] for i in product["images"] if v["id"] in self.links.get(i["id"], set())]
+            for v in product["variants"]}
 
     def count(self, method: str, prefix: str) -> int:
         return sum(1 for m, p in self.log if m == method and p.startswith(prefix))
@@ -127,6 +143,16 @@ class FakeMedusa:
             file_id = path.rsplit("/", 1)[1]
             self.uploads.pop(file_id, None)
             return _json({"id": file_id, "object": "file", "deleted": True})
+        parts = path.split("/")
+        if (len(parts) == 8 and parts[:3] == ["", "admin", "products"] and parts[4] == "images"
+                and parts[6:] == ["variants", "batch"] and method == "POST"):
+            product = self.products.get(parts[3]) or {"images": []}
+            if parts[5] not in {i["id"] for i in product["images"]}:
+                return _json({"type": "not_found", "message": "You tried to set relationship "
+                              f"image_id: {parts[5]}, but such entity does not exist"}, 404)
+            add = (request.get_json() or {}).get("add") or []
+            self.links.setdefault(parts[5], set()).update(add)
+            return _json({"added": add, "removed": []})
         if path.startswith("/admin/products/"):
             product = self.products.get(path.rsplit("/", 1)[1])
             if product is None:
@@ -139,6 +165,9 @@ class FakeMedusa:
                         {"id": i["id"] if i.get("id") in known
                          else f"img_{uuid.uuid4().hex[:10]}", "url": i["url"], "rank": rank}
                         for rank, i in enumerate(body["images"])]
+                    kept = {i["id"] for i in product["images"]}
+                    for image_id in set(self.links) - kept:  # links go with their image
+                        del self.links[image_id]
                 if "thumbnail" in body:
                     product["thumbnail"] = body["thumbnail"]
                 if "metadata" in body:

@@ -73,7 +73,7 @@ def test_push_orders_images_keeps_the_shops_and_is_idempotent(make_app, medusa, 
     assert len(images) == 8
     ours = images[2:]
     assert [i for i, _ in ours] == [push["image_ids"][a] for a in ANGLE_IDS]
-    assert got["thumbnail"] == ours[0][1]
+    assert got["thumbnail"] == product["thumbnail"]  # the shop's own (thumbnail=if-empty)
     for angle, (_id, url) in zip(ANGLE_IDS, ours, strict=True):
         served = medusa.fetch(url)
         assert served.status_code == 200
@@ -123,7 +123,7 @@ def test_rerender_replaces_its_previous_images_and_deletes_their_uploads(
     _job, push = job_state(app, second)
     assert ids[2:8] == [push["image_ids"][a] for a in ANGLE_IDS]  # in the first render's place
     assert ids[8:] == keep_other
-    assert after["thumbnail"] == urls[2]
+    assert after["thumbnail"] == product["thumbnail"]
     assert not set(first_entry["image_ids"].values()) & set(ids)
     assert first not in after["metadata"][METADATA_KEY]
     assert {second, other_colour} <= set(after["metadata"][METADATA_KEY])
@@ -175,7 +175,7 @@ def test_store_down_delays_the_push_until_it_is_back(make_app, medusa, env, prod
     assert job.media_sync_status == "pushed" and push["attempts"] == 3
     assert push["error"] is None
     got = medusa.product(product["id"])
-    assert len(got["images"]) == 8 and got["thumbnail"] == got["images"][2]["url"]
+    assert len(got["images"]) == 8 and got["thumbnail"] == product["thumbnail"]
 
 
 def test_wrong_credentials_fail_clearly_and_lose_nothing(make_app, medusa, env, product):

@@ -73,7 +73,9 @@ def test_released_migration_literals_equal_shared() -> None:
     initial = importlib.import_module("sync_service.migrations.versions.0001_initial")
     assert initial.PRESETS == PRESET_IDS
     assert set(initial.JOB_STATUSES) == {s.value for s in JobStatus}
-    assert set(initial.MEDIA_SYNC_STATUSES) == {s.value for s in MediaSyncStatus}
+    # Media-sync statuses grew in 0003 (issue 15): its list is the current one.
+    publishing = importlib.import_module("sync_service.migrations.versions.0003_store_publishing")
+    assert set(publishing.MEDIA_SYNC_STATUSES) == {s.value for s in MediaSyncStatus}
     assert set(initial.JOB_SOURCES) == {s.value for s in JobSource}
     assert initial.QUALITIES == QUALITY_NAMES
 
