@@ -93,6 +93,7 @@ def design_image(path: str) -> bpy.types.Image:
     again). Errors are `TshirtError`s with the sentence the user sees."""
     image = loaded_design(path)
     if image is None:
+        _remove_unused_designs()  # a thumbnail of the design chosen before, an older version
         full = Path(bpy.path.abspath(path)).absolute()
         image = load_design(full)
         image[DESIGN_SOURCE] = str(full)
