@@ -287,6 +287,7 @@ STATUS_ICONS = {
 PUSH_TEXT = {
     MediaSyncStatus.NOT_CONFIGURED: "no store", MediaSyncStatus.PENDING: "pushing",
     MediaSyncStatus.PUSHED: "pushed", MediaSyncStatus.FAILED: "push failed",
+    MediaSyncStatus.WAITING_FOR_RENDER: "after render", MediaSyncStatus.NO_RENDER: "not sent",
 }
 
 

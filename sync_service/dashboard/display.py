@@ -47,6 +47,10 @@ def push_words(state: str, attempts: int = 0, error: str | None = None) -> str:
         return "In the store."
     if state == MediaSyncStatus.FAILED:
         return f"Push failed: {error}" if error else "Push failed."
+    if state == MediaSyncStatus.WAITING_FOR_RENDER:
+        return "Goes to the store once the render is done."
+    if state == MediaSyncStatus.NO_RENDER:
+        return "Not sent: the render did not finish."
     if error:
         return f"Pushing again (attempt {attempts + 1}); last try: {error}"
     return "Waiting to be sent to the store."

@@ -55,7 +55,8 @@ def submit_jobs(session: Session, service: Any, form: MultiDict[str, str],
     data = upload.stream.read(MAX_DESIGN_BYTES + 1)
     info = check_design(data)
     jobs = [commands.create_job(session, service.storage, product_id=product_id, options=option,
-                                design=data, design_info=info, design_name=upload.filename)
+                                design=data, design_info=info, design_name=upload.filename,
+                                store_configured=service.push is not None)
             for option in options]
     for job in jobs:
         service.enqueue(job.id)
