@@ -177,7 +177,8 @@ class Uploads:
                 if waited >= self.settings.upload_retry_for_s:
                     return self._end(upload, Delivery(
                         "expired", "service_unreachable",
-                        f"{reason} for {waited / 3600:.1f} h; the finished render was dropped."))
+                        f"Gave up after {waited / 3600:.1f} h: {reason} The finished render "
+                        "was dropped; the job goes back to the queue."))
                 delay = self.settings.outage_delay(tries)
                 _log.warning("job %s: %s The finished render waits on this disk (try %d, "
                              "next in %.1f s).", upload.job_id, reason, tries, delay)
