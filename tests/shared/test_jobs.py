@@ -80,7 +80,12 @@ def test_random_walks_only_reach_terminal_once(steps):
 
 def test_media_sync_states():
     M = MediaSyncStatus
-    assert {m.value for m in M} == {"not_configured", "pending", "pushed", "failed"}
+    assert {m.value for m in M} == {"not_configured", "waiting_for_render", "no_render",
+                                    "pending", "pushed", "failed"}
+    assert can_media_transition(M.WAITING_FOR_RENDER, M.PENDING)  # the render completed
+    assert can_media_transition(M.WAITING_FOR_RENDER, M.NO_RENDER)  # it failed or was cancelled
+    assert not can_media_transition(M.NO_RENDER, M.WAITING_FOR_RENDER)
+    assert not can_media_transition(M.WAITING_FOR_RENDER, M.PUSHED)
     assert can_media_transition(M.FAILED, M.PENDING)  # retried
     assert can_media_transition(M.PUSHED, M.PENDING)  # pushed again on demand
     assert can_media_transition(M.PENDING, M.PUSHED)
