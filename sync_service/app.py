@@ -24,14 +24,19 @@ def _noop(_value: str) -> None:
     return None
 
 
+def _no_warning(_product_id: str) -> str | None:
+    return None
+
+
 @dataclass
 class Service:
     """What the app is bound to, and the hooks the API calls after a change.
 
     `enqueue` is called once for every job that should be rendered by the service's workers;
     `cancelled` and `completed` after those transitions; `check_product` before a job for a
-    product is created; `push` is None while no commerce backend is configured. `create_app`
-    plugs the queue and the store push in (see `_plug_in`); tests replace single hooks.
+    product is created (it answers a warning when the store could not be asked); `push` is
+    None while no commerce backend is configured. `create_app` plugs the queue and the store
+    push in (see `_plug_in`); tests replace single hooks.
     """
 
     settings: Settings
@@ -40,7 +45,7 @@ class Service:
     enqueue: Callable[[str], None] = _noop
     cancelled: Callable[[str], None] = _noop
     completed: Callable[[str], None] = _noop
-    check_product: Callable[[str], None] = _noop
+    check_product: Callable[[str], str | None] = _no_warning
     push: Callable[[str], None] | None = None
     queue_health: Callable[[], str] = field(default=lambda: "not_configured")
 

@@ -124,7 +124,9 @@ def create_job() -> tuple[dict[str, Any], int]:
     if not product_id:
         raise BadRequest("The field 'product_id' is required.")
     check_safe_id(product_id, "product id")
-    _ext().check_product(product_id)  # with a store configured, it must have the product
+    # with a store configured, it must have the product; a store that cannot be asked
+    # answers a warning instead (202: the push waits for the store anyway)
+    store_warning = _ext().check_product(product_id)
     source = forms.parse_source(form.get("source"))
     options = forms.parse_options(session, form)
     publish = parse_publish(form)
@@ -138,7 +140,10 @@ def create_job() -> tuple[dict[str, Any], int]:
     )
     if created and source == JobSource.API:
         _ext().enqueue(job.id)
-    return job_to_dict(job), 202
+    body = job_to_dict(job)
+    if store_warning:
+        body["warnings"].append(store_warning)
+    return body, 202
 
 
 def _idempotency_key() -> str | None:

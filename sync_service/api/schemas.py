@@ -111,7 +111,8 @@ def _job_schema() -> dict[str, Any]:
         "design": design,
         "warnings": {"type": "array", "items": _string(), "description":
                      "for whoever prints it: the print resolution below 300 DPI, with its "
-                     "figure (will print blurry below 150)"},
+                     "figure (will print blurry below 150); in the answer to a submit, also "
+                     "that the store could not be reached to check the product"},
         "outputs": {"type": "array", "items": output},
         "error": _nullable(ref("Error")),
         "attempts": _COUNT,

@@ -83,21 +83,25 @@ class MediaPusher:
             set_media_status(session, job_id, MediaSyncStatus.PENDING)
         self.enqueue(job_id)
 
-    def check_product(self, product_id: str) -> None:
+    def check_product(self, product_id: str) -> str | None:
         """Refuse a job for a product the store does not have. A store that cannot be asked
-        right now does not block the job: its push waits for the store anyway."""
+        right now does not block the job (its push waits for the store anyway): the answer is
+        then a warning for the job's submitter, since the product id went unchecked."""
         sink = self.make_sink()
         try:
             exists = sink.product_exists(product_id)
         except SyncFailed as error:
             _log.warning("could not check product %s in the store: %s", product_id,
                          error.message)
-            return
+            return (f"The store could not be reached to check that product {product_id!r} "
+                    f"exists ({error.message}); the job was accepted and its push waits for "
+                    f"the store.")
         finally:
             sink.close()
         if not exists:
             raise NotFound(f"The store has no product {product_id!r}; create it in Medusa "
                            f"first, or check the product id.", code="product_not_found")
+        return None
 
     # -- the task --------------------------------------------------------------------------
 
