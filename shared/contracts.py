@@ -31,6 +31,8 @@ MAX_RESOLUTION = 8192
 MAX_SAMPLES = 4096
 MAX_FRAMES = 1000
 MANIFEST_NAME = "manifest.json"
+#: The most shirt colours one job renders (one Blender process, one scene build).
+MAX_COLORS = 12
 
 
 def _spec_error(message: str) -> InvalidInput:
@@ -136,6 +138,7 @@ class RenderSpec:
 
     design: str
     preset: str
+    #: The shirt colour; with several, the first of `colors`.
     color: str
     output_dir: str
     template: str = DEFAULT_TEMPLATE
@@ -148,10 +151,21 @@ class RenderSpec:
     background: str = "transparent"
     job_id: str | None = None
     spec_version: int = SPEC_VERSION
+    #: Every colour of a several-colour job, `color` first; each renders into its
+    #: `color_dir` below `output_dir`. Empty for one colour (as version 1 specs are).
+    colors: tuple[str, ...] = ()
+
+    @property
+    def all_colors(self) -> tuple[str, ...]:
+        return self.colors or (self.color,)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["angles"] = list(self.angles)
+        if self.colors:
+            data["colors"] = list(self.colors)
+        else:  # one colour: the document a version-1 reader takes
+            del data["colors"]
         return data
 
     def to_json(self) -> str:
@@ -187,6 +201,7 @@ class RenderSpec:
                 check_safe_id(values["job_id"], "job id")
         except InvalidInput as error:
             raise _revalidate(what, error) from None
+        values["colors"] = _spec_colors(what, values.get("colors"), values["color"])
         values["animation"] = AnimationSpec.from_dict(values.get("animation", {}))
         values["background"] = normalize_background(values.get("background", "transparent"))
         if values.get("resolution") is not None:
@@ -199,6 +214,30 @@ class RenderSpec:
     @classmethod
     def from_json(cls, text: str) -> RenderSpec:
         return cls.from_dict(_load_json(text, "render spec"))
+
+
+def _spec_colors(what: str, value: Any, color: str) -> tuple[str, ...]:
+    """`colors` normalised (`#rrggbb`, duplicates dropped); one colour is stored as none."""
+    if value is None:
+        return ()
+    _typed(what, "colors", value, (list, tuple))
+    if not value or not all(isinstance(c, str) for c in value):
+        raise _spec_error(f"{what} field 'colors' must be a list of colours.")
+    try:
+        parsed = list(dict.fromkeys(parse_color(c).hex for c in value))
+    except InvalidInput as error:
+        raise _revalidate(what, error) from None
+    if len(parsed) > MAX_COLORS:
+        raise _spec_error(f"{what} field 'colors' holds {len(parsed)} colours; at most "
+                          f"{MAX_COLORS} render in one job.")
+    if parsed[0] != color:
+        raise _spec_error(f"{what} field 'color' must be the first of 'colors'.")
+    return tuple(parsed) if len(parsed) > 1 else ()
+
+
+def color_dir(color: str) -> str:
+    """The folder of one colour's outputs in a several-colour job: its hex digits."""
+    return color.lstrip("#").lower()
 
 
 def _load_json(text: str | bytes, what: str) -> Any:
@@ -289,7 +328,8 @@ OUTPUT_KINDS = ("still", "animation", "frame")
 @dataclass(frozen=True)
 class OutputFile:
     kind: Literal["still", "animation", "frame"]
-    #: A plain file name inside the output directory, never a path.
+    #: A plain file name inside the output directory; in a several-colour job
+    #: `<color_dir>/<name>`, in the folder of its `color`.
     file: str
     width: int
     height: int
@@ -297,9 +337,14 @@ class OutputFile:
     size_bytes: int
     angle: str | None = None
     frame: int | None = None
+    #: The shirt colour it shows (`#rrggbb`); None in a one-colour job.
+    color: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        if self.color is None:  # as a version-1 reader takes it
+            del data["color"]
+        return data
 
     @classmethod
     def from_dict(cls, data: object) -> OutputFile:
@@ -309,8 +354,9 @@ class OutputFile:
         if values["kind"] not in OUTPUT_KINDS:
             raise _spec_error(f"Unknown output kind {values['kind']!r}.")
         name = _typed(what, "file", values["file"], str)
-        if not name or name in (".", "..") or any(ch in name for ch in "/\\\0"):
-            raise _spec_error(f"Output file {name!r} must be a plain file name.")
+        if values.get("color") is not None:
+            values["color"] = _typed(what, "color", values["color"], str)
+        check_output_name(name, values.get("color"))
         for key in ("width", "height"):
             _int_in(what, key, values[key], 1, 100_000)
         _int_in(what, "size_bytes", values["size_bytes"], 0, 1 << 40)
@@ -322,6 +368,21 @@ class OutputFile:
         if values.get("frame") is not None:
             _int_in(what, "frame", values["frame"], 0, 1_000_000)
         return cls(**values)
+
+
+def _plain_name(name: str) -> bool:
+    return bool(name) and name not in (".", "..") and not any(ch in name for ch in "/\\\0")
+
+
+def check_output_name(name: str, color: str | None) -> None:
+    """An output's name: a plain file name, or `<color_dir>/<name>` for an output of colour
+    `color` in a several-colour job; never any other path."""
+    folder, _, rest = name.rpartition("/")
+    ok = _plain_name(rest) and (not folder or (
+        color is not None and _plain_name(folder) and folder == color_dir(color)))
+    if not ok:
+        raise _spec_error(f"Output file {name!r} must be a plain file name, or one in its "
+                          f"colour's folder.")
 
 
 @dataclass(frozen=True)
@@ -360,11 +421,21 @@ class Manifest:
 
     @property
     def stills(self) -> dict[str, OutputFile]:
-        return {o.angle: o for o in self.outputs if o.kind == "still" and o.angle}
+        """The stills of the first colour (the only one, in most jobs), by angle."""
+        return self.stills_of(self.spec.color)
 
     @property
     def animation(self) -> OutputFile | None:
-        return next((o for o in self.outputs if o.kind == "animation"), None)
+        return self.animation_of(self.spec.color)
+
+    def outputs_of(self, color: str) -> tuple[OutputFile, ...]:
+        return tuple(o for o in self.outputs if (o.color or self.spec.color) == color)
+
+    def stills_of(self, color: str) -> dict[str, OutputFile]:
+        return {o.angle: o for o in self.outputs_of(color) if o.kind == "still" and o.angle}
+
+    def animation_of(self, color: str) -> OutputFile | None:
+        return next((o for o in self.outputs_of(color) if o.kind == "animation"), None)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -394,6 +465,11 @@ class Manifest:
         names = [o.file for o in outputs]
         if len(set(names)) != len(names):
             raise _spec_error("The manifest lists the same file twice.")
+        for output in outputs:
+            if (output.color is None) != (not spec.colors) or (
+                    output.color is not None and output.color not in spec.colors):
+                raise _spec_error(f"Output {output.file!r} must name one of the spec's colours "
+                                  f"exactly when the spec has several.")
         timings = _typed(what, "timings", values["timings"], dict)
         for key, seconds in timings.items():
             _typed(what, f"timings.{key}", seconds, float)
