@@ -4,26 +4,35 @@ Each is a frozen dataclass with `to_dict()` / `from_dict()` and JSON helpers. Pa
 an unknown field, a missing required field, a wrong type or an invalid value is an
 `InvalidInput` with code `invalid_spec` naming the field, so a client mistake is reported as one
 sentence instead of a KeyError deep inside Blender. Every document carries `spec_version`; a
-newer major version than this code understands is refused rather than half-read.
+newer major version than this code understands is refused rather than half-read (the field
+checks are `shared.spec_fields`; several colours in one job, `shared.job_colors`).
 """
 
 from __future__ import annotations
 
 import json
-import math
-from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
 
 from .angles import ANGLE_IDS, parse_angles
 from .colors import parse_color
-from .errors import InvalidInput, TshirtError
+from .errors import InvalidInput
+from .job_colors import check_output_name, parse_spec_colors
 from .presets import get_preset
 from .quality import DEFAULT_QUALITY, get_quality
+from .spec_fields import (
+    SPEC_VERSION,
+    check_fields,
+    check_version,
+    int_in,
+    load_json,
+    revalidate,
+    spec_error,
+    typed,
+)
 from .validation import check_safe_id, file_sha256
 
-SPEC_VERSION = 1
 DEFAULT_TEMPLATE = "classic-tee"
 ANIMATION_FORMATS = ("mp4", "png")
 BACKGROUND_KINDS = ("transparent", "studio")
@@ -31,66 +40,12 @@ MAX_RESOLUTION = 8192
 MAX_SAMPLES = 4096
 MAX_FRAMES = 1000
 MANIFEST_NAME = "manifest.json"
-#: The most shirt colours one job renders (one Blender process, one scene build).
-MAX_COLORS = 12
-
-
-def _spec_error(message: str) -> InvalidInput:
-    return InvalidInput(message, code="invalid_spec")
-
-
-def _check_fields(what: str, data: object, allowed: set[str], required: set[str]) -> dict:
-    if not isinstance(data, Mapping):
-        raise _spec_error(f"A {what} must be a JSON object, not {type(data).__name__}.")
-    unknown = sorted(set(data) - allowed)
-    if unknown:
-        raise _spec_error(f"Unknown field(s) in {what}: {', '.join(map(str, unknown))}.")
-    missing = sorted(required - set(data))
-    if missing:
-        raise _spec_error(f"Missing field(s) in {what}: {', '.join(missing)}.")
-    return dict(data)
-
-
-def _check_version(what: str, data: dict) -> None:
-    version = data.get("spec_version", SPEC_VERSION)
-    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        raise _spec_error(f"{what} spec_version must be a positive integer.")
-    if version > SPEC_VERSION:
-        raise _spec_error(
-            f"This {what} is version {version}; this program reads up to {SPEC_VERSION}."
-        )
-
-
-def _typed(what: str, name: str, value: Any, kind: type | tuple[type, ...]) -> Any:
-    # bool is an int in Python; a JSON `true` must not pass for a count.
-    if isinstance(value, bool) and kind is not bool:
-        ok = False
-    elif kind is float:
-        ok = isinstance(value, int | float) and math.isfinite(value)
-    else:
-        ok = isinstance(value, kind)
-    if not ok:
-        names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
-        raise _spec_error(f"{what} field {name!r} must be {names}, not {value!r}.")
-    return value
-
-
-def _int_in(what: str, name: str, value: Any, low: int, high: int) -> int:
-    _typed(what, name, value, int)
-    if not low <= value <= high:
-        raise _spec_error(f"{what} field {name!r} must be between {low} and {high}, not {value}.")
-    return value
-
-
-def _revalidate(what: str, error: TshirtError) -> InvalidInput:
-    """Keep the specific code of a value error (unknown_preset, invalid_color) but say where."""
-    return InvalidInput(f"{what}: {error.message}", code=error.code)
 
 
 def normalize_background(value: str) -> str:
     """`transparent`, `studio` or a colour (stored as `#rrggbb`)."""
     if not isinstance(value, str):
-        raise _spec_error(f"The background must be text, not {value!r}.")
+        raise spec_error(f"The background must be text, not {value!r}.")
     lowered = value.strip().lower()
     if lowered in BACKGROUND_KINDS:
         return lowered
@@ -118,13 +73,13 @@ class AnimationSpec:
     @classmethod
     def from_dict(cls, data: object) -> AnimationSpec:
         what = "animation"
-        values = _check_fields(what, data, {f.name for f in fields(cls)}, set())
+        values = check_fields(what, data, {f.name for f in fields(cls)}, set())
         spec = cls(**values)
-        _typed(what, "enabled", spec.enabled, bool)
-        _int_in(what, "frames", spec.frames, 2, MAX_FRAMES)
-        _int_in(what, "fps", spec.fps, 1, 120)
+        typed(what, "enabled", spec.enabled, bool)
+        int_in(what, "frames", spec.frames, 2, MAX_FRAMES)
+        int_in(what, "fps", spec.fps, 1, 120)
         if spec.format not in ANIMATION_FORMATS:
-            raise _spec_error(
+            raise spec_error(
                 f"animation format must be one of {', '.join(ANIMATION_FORMATS)}, "
                 f"not {spec.format!r}."
             )
@@ -177,20 +132,20 @@ class RenderSpec:
         media order)."""
         what = "render spec"
         allowed = {f.name for f in fields(cls)}
-        values = _check_fields(what, data, allowed, {"design", "preset", "color", "output_dir"})
-        _check_version(what, values)
+        values = check_fields(what, data, allowed, {"design", "preset", "color", "output_dir"})
+        check_version(what, values)
         for name in ("design", "preset", "color", "output_dir", "template", "quality",
                      "background"):
             if name in values:
-                _typed(what, name, values[name], str)
+                typed(what, name, values[name], str)
         for name in ("design", "output_dir"):
             if not values[name].strip():
-                raise _spec_error(f"{what} field {name!r} must not be empty.")
+                raise spec_error(f"{what} field {name!r} must not be empty.")
         angles = values.get("angles")
         if angles is not None:
-            _typed(what, "angles", angles, (list, tuple))
+            typed(what, "angles", angles, (list, tuple))
             if not all(isinstance(a, str) for a in angles):
-                raise _spec_error(f"{what} field 'angles' must be a list of angle ids.")
+                raise spec_error(f"{what} field 'angles' must be a list of angle ids.")
         try:
             get_preset(values["preset"])
             values["color"] = parse_color(values["color"]).hex
@@ -200,51 +155,20 @@ class RenderSpec:
             if values.get("job_id") is not None:
                 check_safe_id(values["job_id"], "job id")
         except InvalidInput as error:
-            raise _revalidate(what, error) from None
-        values["colors"] = _spec_colors(what, values.get("colors"), values["color"])
+            raise revalidate(what, error) from None
+        values["colors"] = parse_spec_colors(what, values.get("colors"), values["color"])
         values["animation"] = AnimationSpec.from_dict(values.get("animation", {}))
         values["background"] = normalize_background(values.get("background", "transparent"))
         if values.get("resolution") is not None:
-            _int_in(what, "resolution", values["resolution"], 16, MAX_RESOLUTION)
+            int_in(what, "resolution", values["resolution"], 16, MAX_RESOLUTION)
         if values.get("samples") is not None:
-            _int_in(what, "samples", values["samples"], 1, MAX_SAMPLES)
+            int_in(what, "samples", values["samples"], 1, MAX_SAMPLES)
         values["spec_version"] = SPEC_VERSION
         return cls(**values)
 
     @classmethod
     def from_json(cls, text: str) -> RenderSpec:
-        return cls.from_dict(_load_json(text, "render spec"))
-
-
-def _spec_colors(what: str, value: Any, color: str) -> tuple[str, ...]:
-    """`colors` normalised (`#rrggbb`, duplicates dropped); one colour is stored as none."""
-    if value is None:
-        return ()
-    _typed(what, "colors", value, (list, tuple))
-    if not value or not all(isinstance(c, str) for c in value):
-        raise _spec_error(f"{what} field 'colors' must be a list of colours.")
-    try:
-        parsed = list(dict.fromkeys(parse_color(c).hex for c in value))
-    except InvalidInput as error:
-        raise _revalidate(what, error) from None
-    if len(parsed) > MAX_COLORS:
-        raise _spec_error(f"{what} field 'colors' holds {len(parsed)} colours; at most "
-                          f"{MAX_COLORS} render in one job.")
-    if parsed[0] != color:
-        raise _spec_error(f"{what} field 'color' must be the first of 'colors'.")
-    return tuple(parsed) if len(parsed) > 1 else ()
-
-
-def color_dir(color: str) -> str:
-    """The folder of one colour's outputs in a several-colour job: its hex digits."""
-    return color.lstrip("#").lower()
-
-
-def _load_json(text: str | bytes, what: str) -> Any:
-    try:
-        return json.loads(text)
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise _spec_error(f"The {what} is not valid JSON: {error}.") from None
+        return cls.from_dict(load_json(text, "render spec"))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -283,23 +207,23 @@ class ProgressEvent:
     @classmethod
     def from_dict(cls, data: object) -> ProgressEvent:
         what = "progress event"
-        values = _check_fields(what, data, {f.name for f in fields(cls)} | {"event"}, {"stage"})
+        values = check_fields(what, data, {f.name for f in fields(cls)} | {"event"}, {"stage"})
         if values.pop("event", EVENT_TAG) != EVENT_TAG:
-            raise _spec_error("This is not a progress event.")
-        _check_version(what, values)
+            raise spec_error("This is not a progress event.")
+        check_version(what, values)
         if values["stage"] not in STAGES:
-            raise _spec_error(f"Unknown progress stage {values['stage']!r}.")
+            raise spec_error(f"Unknown progress stage {values['stage']!r}.")
         for name in ("images_done", "images_total", "frames_done", "frames_total"):
             if name in values:
-                _int_in(what, name, values[name], 0, 1_000_000)
+                int_in(what, name, values[name], 0, 1_000_000)
         for name in ("message",):
             if name in values:
-                _typed(what, name, values[name], str)
+                typed(what, name, values[name], str)
         for name in ("item", "job_id"):
             if values.get(name) is not None:
-                _typed(what, name, values[name], str)
+                typed(what, name, values[name], str)
         if "elapsed_s" in values:
-            _typed(what, "elapsed_s", values["elapsed_s"], float)
+            typed(what, "elapsed_s", values["elapsed_s"], float)
         values["spec_version"] = SPEC_VERSION
         return cls(**values)
 
@@ -349,40 +273,25 @@ class OutputFile:
     @classmethod
     def from_dict(cls, data: object) -> OutputFile:
         what = "manifest output"
-        values = _check_fields(what, data, {f.name for f in fields(cls)},
+        values = check_fields(what, data, {f.name for f in fields(cls)},
                                {"kind", "file", "width", "height", "sha256", "size_bytes"})
         if values["kind"] not in OUTPUT_KINDS:
-            raise _spec_error(f"Unknown output kind {values['kind']!r}.")
-        name = _typed(what, "file", values["file"], str)
+            raise spec_error(f"Unknown output kind {values['kind']!r}.")
+        name = typed(what, "file", values["file"], str)
         if values.get("color") is not None:
-            values["color"] = _typed(what, "color", values["color"], str)
+            values["color"] = typed(what, "color", values["color"], str)
         check_output_name(name, values.get("color"))
         for key in ("width", "height"):
-            _int_in(what, key, values[key], 1, 100_000)
-        _int_in(what, "size_bytes", values["size_bytes"], 0, 1 << 40)
-        digest = _typed(what, "sha256", values["sha256"], str)
+            int_in(what, key, values[key], 1, 100_000)
+        int_in(what, "size_bytes", values["size_bytes"], 0, 1 << 40)
+        digest = typed(what, "sha256", values["sha256"], str)
         if len(digest) != 64 or any(ch not in "0123456789abcdef" for ch in digest):
-            raise _spec_error(f"Output {name!r} has an invalid sha256.")
+            raise spec_error(f"Output {name!r} has an invalid sha256.")
         if values.get("angle") is not None and values["angle"] not in ANGLE_IDS:
-            raise _spec_error(f"Output {name!r} has an unknown angle {values['angle']!r}.")
+            raise spec_error(f"Output {name!r} has an unknown angle {values['angle']!r}.")
         if values.get("frame") is not None:
-            _int_in(what, "frame", values["frame"], 0, 1_000_000)
+            int_in(what, "frame", values["frame"], 0, 1_000_000)
         return cls(**values)
-
-
-def _plain_name(name: str) -> bool:
-    return bool(name) and name not in (".", "..") and not any(ch in name for ch in "/\\\0")
-
-
-def check_output_name(name: str, color: str | None) -> None:
-    """An output's name: a plain file name, or `<color_dir>/<name>` for an output of colour
-    `color` in a several-colour job; never any other path."""
-    folder, _, rest = name.rpartition("/")
-    ok = _plain_name(rest) and (not folder or (
-        color is not None and _plain_name(folder) and folder == color_dir(color)))
-    if not ok:
-        raise _spec_error(f"Output file {name!r} must be a plain file name, or one in its "
-                          f"colour's folder.")
 
 
 @dataclass(frozen=True)
@@ -397,10 +306,10 @@ class PrintedDesign:
     @classmethod
     def from_dict(cls, data: object) -> PrintedDesign:
         what = "manifest design"
-        values = _check_fields(what, data, {"width", "height", "dpi"}, {"width", "height", "dpi"})
-        return cls(width=_int_in(what, "width", values["width"], 1, 100_000),
-                   height=_int_in(what, "height", values["height"], 1, 100_000),
-                   dpi=_typed(what, "dpi", values["dpi"], float))
+        values = check_fields(what, data, {"width", "height", "dpi"}, {"width", "height", "dpi"})
+        return cls(width=int_in(what, "width", values["width"], 1, 100_000),
+                   height=int_in(what, "height", values["height"], 1, 100_000),
+                   dpi=typed(what, "dpi", values["dpi"], float))
 
 
 @dataclass(frozen=True)
@@ -456,41 +365,41 @@ class Manifest:
     @classmethod
     def from_dict(cls, data: object) -> Manifest:
         what = "manifest"
-        values = _check_fields(what, data, {f.name for f in fields(cls)},
+        values = check_fields(what, data, {f.name for f in fields(cls)},
                                {"spec", "blender_version", "outputs", "timings", "created_at"})
-        _check_version(what, values)
+        check_version(what, values)
         spec = RenderSpec.from_dict(values["spec"])
         outputs = tuple(OutputFile.from_dict(o)
-                        for o in _typed(what, "outputs", values["outputs"], list))
+                        for o in typed(what, "outputs", values["outputs"], list))
         names = [o.file for o in outputs]
         if len(set(names)) != len(names):
-            raise _spec_error("The manifest lists the same file twice.")
+            raise spec_error("The manifest lists the same file twice.")
         for output in outputs:
             if (output.color is None) != (not spec.colors) or (
                     output.color is not None and output.color not in spec.colors):
-                raise _spec_error(f"Output {output.file!r} must name one of the spec's colours "
+                raise spec_error(f"Output {output.file!r} must name one of the spec's colours "
                                   f"exactly when the spec has several.")
-        timings = _typed(what, "timings", values["timings"], dict)
+        timings = typed(what, "timings", values["timings"], dict)
         for key, seconds in timings.items():
-            _typed(what, f"timings.{key}", seconds, float)
+            typed(what, f"timings.{key}", seconds, float)
         design = values.get("design")
-        warnings = _typed(what, "warnings", values.get("warnings", []), list)
+        warnings = typed(what, "warnings", values.get("warnings", []), list)
         for index, warning in enumerate(warnings):
-            _typed(what, f"warnings[{index}]", warning, str)
+            typed(what, f"warnings[{index}]", warning, str)
         return cls(
             spec=spec,
-            blender_version=_typed(what, "blender_version", values["blender_version"], str),
+            blender_version=typed(what, "blender_version", values["blender_version"], str),
             outputs=outputs,
             timings=dict(timings),
-            created_at=_typed(what, "created_at", values["created_at"], str),
-            device=_typed(what, "device", values.get("device", "CPU"), str),
+            created_at=typed(what, "created_at", values["created_at"], str),
+            device=typed(what, "device", values.get("device", "CPU"), str),
             design=None if design is None else PrintedDesign.from_dict(design),
             warnings=tuple(warnings),
         )
 
     @classmethod
     def from_json(cls, text: str | bytes) -> Manifest:
-        return cls.from_dict(_load_json(text, "manifest"))
+        return cls.from_dict(load_json(text, "manifest"))
 
     @classmethod
     def load(cls, directory: str | Path) -> Manifest:

@@ -6,14 +6,9 @@ import json
 
 import pytest
 
-from shared.contracts import (
-    MAX_COLORS,
-    Manifest,
-    OutputFile,
-    RenderSpec,
-    color_dir,
-)
+from shared.contracts import Manifest, OutputFile, RenderSpec
 from shared.errors import InvalidInput
+from shared.job_colors import MAX_COLORS, color_dir
 from shared.validation import file_sha256
 
 V1 = {"design": "d.png", "preset": "chest-small", "color": "#ff0000", "output_dir": "out",
