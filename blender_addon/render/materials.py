@@ -12,6 +12,7 @@ from __future__ import annotations
 import bpy
 
 from . import compat
+from . import fabric as fabric_nodes
 
 FABRIC_MATERIAL_NAME = "Fabric"
 UV_MAP_NAME = "Print"
@@ -22,8 +23,21 @@ _N_MAPPING = "tshirt_print_mapping"
 _N_IMAGE = "tshirt_print_image"
 _N_PRINT_ON = "tshirt_print_enabled"
 _N_KNIT_SHADE = "tshirt_knit_shade"
-# The knit's average: wave bands (mean 0.5) x 0.35 + noise (mean 0.5).
-KNIT_MEAN = 0.675
+_N_HEATHER = "tshirt_heather"
+_N_RELIEF = "tshirt_knit_relief"
+_N_WEAVE = "tshirt_knit_weave"
+# The knit shade: cotton x (1 - KNIT_SHADE + KNIT_SHADE x (loops x LOOP_SHADE + slub)).
+KNIT_SHADE = 0.14
+LOOP_SHADE = 0.35
+KNIT_MEAN = fabric_nodes.LOOP_MEAN * LOOP_SHADE + fabric_nodes.SLUB_MEAN
+# Ink fills the loops: it keeps this share of the cotton's knit shade and relief.
+INK_TEXTURE = 0.5
+# The loops' height in metres: ~0.15 mm of relief over half a wale.
+RELIEF_DISTANCE = 0.00015
+# A wale (0.83 mm) spans ~1.5 px from here on (the shirt fills ~0.85 of a frame's 0.8 m):
+# below it the bump is noise the denoiser must hide, at 15 % of every sample.
+RELIEF_MIN_RESOLUTION = 1536
+INK_SATURATION = 1.08
 
 # Cotton: very rough, no specular shine, a soft sheen at grazing angles. The specular layer is
 # off: at this roughness it only greyed the folds a little, and it cost a fifth of every
@@ -32,6 +46,9 @@ FABRIC_ROUGHNESS = 0.86
 FABRIC_SPECULAR = 0.0
 FABRIC_SHEEN = 0.3
 INK_SHEEN = 0.15
+# Plastisol and DTG ink dry smoother than the yarn: a faint, broad gloss on the print only
+INK_SPECULAR = 0.25
+INK_ROUGHNESS = 0.6
 # Real black cotton still reflects a little; a pure 0 base colour hides every fold.
 MIN_ALBEDO = 0.008
 # ...and the whitest cotton reflects ~90 %: keeps white shirts from clipping while folds show.
@@ -80,6 +97,16 @@ def _math(tree, op: str, location, a: float | None = None, b: float | None = Non
     return node
 
 
+def _map_coverage(tree, coverage: bpy.types.Node, cotton: float, ink: float, location):
+    """A value that is ``cotton`` off the print and ``ink`` under full ink coverage."""
+    node = tree.nodes.new("ShaderNodeMapRange")
+    node.location = location
+    node.inputs["To Min"].default_value = cotton
+    node.inputs["To Max"].default_value = ink
+    _link(tree, coverage.outputs[0], node.inputs["Value"])
+    return node.outputs["Result"]
+
+
 def build_fabric_material(name: str = FABRIC_MATERIAL_NAME) -> bpy.types.Material:
     """Create the fabric + print material (no design loaded, white fabric)."""
     mat = _new_node_material(name)
@@ -90,8 +117,6 @@ def build_fabric_material(name: str = FABRIC_MATERIAL_NAME) -> bpy.types.Materia
     out.location = (1300, 0)
     bsdf = nodes.new("ShaderNodeBsdfPrincipled")
     bsdf.location = (1000, 0)
-    bsdf.inputs["Roughness"].default_value = FABRIC_ROUGHNESS
-    bsdf.inputs["Specular IOR Level"].default_value = FABRIC_SPECULAR
     bsdf.inputs["Sheen Roughness"].default_value = 0.45
     bsdf.inputs["Sheen Tint"].default_value = (1.0, 1.0, 1.0, 1.0)
     _link(tree, bsdf.outputs["BSDF"], out.inputs["Surface"])
@@ -127,48 +152,63 @@ def build_fabric_material(name: str = FABRIC_MATERIAL_NAME) -> bpy.types.Materia
     _link(tree, image.outputs["Alpha"], coverage.inputs[0])
     _link(tree, enabled.outputs[0], coverage.inputs[1])
 
+    # heather: the colour spun from lighter and darker fibres; a factor of 0 folds away in
+    # Cycles' shader compiler, so a plain shirt pays nothing for it
+    geo = nodes.new("ShaderNodeTexCoord")
+    geo.location = (-900, -650)
+    heather = _mix(tree, "MIX", (150, 400))
+    heather.name = heather.label = _N_HEATHER
+    _mix_in(heather, "fac").default_value = 0.0
+    _link(tree, fabric.outputs[0], _mix_in(heather, "a"))
+    _link(tree, fabric_nodes.add_heather(tree, geo.outputs["Object"], fabric.outputs[0],
+                                         -650, 700), _mix_in(heather, "b"))
+
+    # ink: a touch more saturated than the design file, as ink on cotton reads
+    ink = nodes.new("ShaderNodeHueSaturation")
+    ink.location = (150, -100)
+    ink.inputs["Saturation"].default_value = INK_SATURATION
+    _link(tree, image.outputs["Color"], ink.inputs["Color"])
     mix = _mix(tree, "MIX", (400, 150))
     _link(tree, coverage.outputs[0], _mix_in(mix, "fac"))
-    _link(tree, fabric.outputs[0], _mix_in(mix, "a"))
-    _link(tree, image.outputs["Color"], _mix_in(mix, "b"))
+    _link(tree, _mix_out(heather), _mix_in(mix, "a"))
+    _link(tree, ink.outputs["Color"], _mix_in(mix, "b"))
 
-    # cotton picks up a little of the knit's micro-shadowing: darken by a faint noise
-    geo = nodes.new("ShaderNodeTexCoord")
-    geo.location = (-600, -650)
-    knit = nodes.new("ShaderNodeTexNoise")
-    knit.location = (-350, -650)
-    knit.inputs["Scale"].default_value = 900.0
-    knit.inputs["Detail"].default_value = 0.0
-    knit.inputs["Roughness"].default_value = 0.5
-    _link(tree, geo.outputs["Object"], knit.inputs["Vector"])
-    ribs = nodes.new("ShaderNodeTexWave")
-    ribs.location = (-350, -900)
-    ribs.wave_type = "BANDS"
-    ribs.bands_direction = "Z"
-    ribs.inputs["Scale"].default_value = 380.0
-    ribs.inputs["Distortion"].default_value = 0.0
-    ribs.inputs["Detail"].default_value = 0.0
-    _link(tree, geo.outputs["Object"], ribs.inputs["Vector"])
-    weave = _math(tree, "MULTIPLY_ADD", (-100, -750), b=0.35)
-    _link(tree, ribs.outputs["Color"], weave.inputs[0])
-    _link(tree, knit.outputs["Fac"], weave.inputs[2])
-    # no bump from it: a knit finer than a pixel only turned the normal pass into noise that
-    # OIDN needed its slow prefilter for, and cost 15 % of every sample
+    # the knit's micro-shadowing and the slub streaks darken the cotton a little, and the ink
+    # less: it fills the loops. Knit loops (~12 wales/cm) are finer than a standard still's
+    # pixel and average out there; the slubs (centimetres long) show at every size.
+    loops = fabric_nodes.add_loops(tree, geo.outputs["Object"], geo.outputs["Normal"], -650,
+                                   -900)
+    slub = fabric_nodes.add_slub(tree, geo.outputs["Object"], -650, -1400)
+    weave = _math(tree, "MULTIPLY_ADD", (-100, -750), b=LOOP_SHADE)
+    weave.name = weave.label = _N_WEAVE
+    weave.inputs[0].default_value = fabric_nodes.LOOP_MEAN
+    _link(tree, slub, weave.inputs[2])
+    shade_fac = _map_coverage(tree, coverage, KNIT_SHADE, KNIT_SHADE * INK_TEXTURE, (400, -450))
 
     shade = _mix(tree, "MULTIPLY", (700, 150))
     shade.name = shade.label = _N_KNIT_SHADE
-    _mix_in(shade, "fac").default_value = 0.12
+    _link(tree, shade_fac, _mix_in(shade, "fac"))
     _link(tree, _mix_out(mix), _mix_in(shade, "a"))
     _link(tree, weave.outputs[0], _mix_in(shade, "b"))
     _link(tree, _mix_out(shade), bsdf.inputs["Base Color"])
 
-    # ink sits in the fibres: same roughness and bump, a little less sheen
-    sheen = nodes.new("ShaderNodeMapRange")
-    sheen.location = (700, -250)
-    sheen.inputs["To Min"].default_value = FABRIC_SHEEN
-    sheen.inputs["To Max"].default_value = INK_SHEEN
-    _link(tree, coverage.outputs[0], sheen.inputs["Value"])
-    _link(tree, sheen.outputs["Result"], bsdf.inputs["Sheen Weight"])
+    # the knit's relief as a bump; it and the loops' shade are linked only where a pixel can
+    # show them (set_knit_detail); the ink smooths the relief but does not hide it
+    bump = nodes.new("ShaderNodeBump")
+    bump.name = bump.label = _N_RELIEF
+    bump.location = (700, -700)
+    bump.inputs["Distance"].default_value = RELIEF_DISTANCE
+    _link(tree, loops, bump.inputs["Height"])
+    _link(tree, _map_coverage(tree, coverage, 1.0, INK_TEXTURE, (400, -700)),
+          bump.inputs["Strength"])
+
+    # ink is smoother than the cotton: less sheen, a faint gloss only where it is printed
+    _link(tree, _map_coverage(tree, coverage, FABRIC_SHEEN, INK_SHEEN, (700, -250)),
+          bsdf.inputs["Sheen Weight"])
+    _link(tree, _map_coverage(tree, coverage, FABRIC_SPECULAR, INK_SPECULAR, (700, -400)),
+          bsdf.inputs["Specular IOR Level"])
+    _link(tree, _map_coverage(tree, coverage, FABRIC_ROUGHNESS, INK_ROUGHNESS, (700, -550)),
+          bsdf.inputs["Roughness"])
     return mat
 
 
@@ -179,16 +219,61 @@ def _node(mat: bpy.types.Material, name: str) -> bpy.types.Node:
     return node
 
 
+def _upstream(node: bpy.types.Node) -> set[bpy.types.Node]:
+    found: set[bpy.types.Node] = set()
+    todo = [node]
+    while todo:
+        for socket in todo.pop().inputs:
+            for link in socket.links:
+                if link.from_node not in found:
+                    found.add(link.from_node)
+                    todo.append(link.from_node)
+    return found
+
+
 def flatten_knit(mat: bpy.types.Material) -> None:
-    """Replace the procedural knit with its average shade (same colour, no texture lookups):
-    for a copy drawn where the knit is finer than a pixel, like the turntable's frames."""
+    """Replace the procedural knit with its average shade and drop its relief (same colour, no
+    texture lookups): for a copy drawn where the knit is finer than a pixel, like the
+    turntable's frames. The heather, if any, stays: its streaks are larger."""
+    tree = mat.node_tree
     shade = _node(mat, _N_KNIT_SHADE)
+    relief = _node(mat, _N_RELIEF)
     b_in = _mix_in(shade, "b")
+    knit = {relief} | _upstream(relief)
     for link in list(b_in.links):
-        mat.node_tree.links.remove(link)
+        knit |= {link.from_node} | _upstream(link.from_node)
+        tree.links.remove(link)
+    for link in [link for s in relief.outputs for link in s.links]:
+        tree.links.remove(link)
     b_in.default_value = (KNIT_MEAN, KNIT_MEAN, KNIT_MEAN, 1.0)
-    for node in [n for n in mat.node_tree.nodes if n.type in ("TEX_NOISE", "TEX_WAVE")]:
-        mat.node_tree.nodes.remove(node)
+    # remove what fed only the knit (the texture coordinates also feed the heather)
+    while unused := [n for n in knit if not any(s.links for s in n.outputs)]:
+        for node in unused:
+            knit.discard(node)
+            tree.nodes.remove(node)
+
+
+def set_knit_detail(mat: bpy.types.Material, resolution: int) -> None:
+    """Show the knit's loops (shade and relief) on frames of ``resolution`` px where a wale
+    spans ~1.5 px or more (a `final` still). Below that they would alias into moire and noise:
+    their average shade stands in, the shading normal stays smooth, and three texture lookups
+    a sample are saved."""
+    tree = mat.node_tree
+    bsdf = next(n for n in tree.nodes if n.type == "BSDF_PRINCIPLED")
+    weave = tree.nodes.get(_N_WEAVE)
+    relief = tree.nodes.get(_N_RELIEF)
+    for socket in (bsdf.inputs["Normal"],) + ((weave.inputs[0],) if weave else ()):
+        for link in list(socket.links):
+            tree.links.remove(link)
+    if relief is None or resolution < RELIEF_MIN_RESOLUTION:
+        return
+    _link(tree, relief.outputs["Normal"], bsdf.inputs["Normal"])
+    _link(tree, relief.inputs["Height"].links[0].from_socket, weave.inputs[0])
+
+
+def set_heather(mat: bpy.types.Material, amount: float) -> None:
+    """0: a plain-dyed jersey; 1: a heather (marled) one of the same mean shade family."""
+    _mix_in(_node(mat, _N_HEATHER), "fac").default_value = min(1.0, max(0.0, float(amount)))
 
 
 def set_fabric_color(mat: bpy.types.Material, linear_rgb: tuple[float, float, float]) -> None:

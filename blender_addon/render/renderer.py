@@ -19,7 +19,7 @@ from .._shared import angles, colors, contracts, templates
 from ..core import manifest_writer, output_folder
 from ..core.jobfiles import JobFiles
 from ..core.planning import JobPlan, plan_job
-from . import bake, cycles_setup, shots, studio, turntable
+from . import bake, cycles_setup, materials, shots, studio, turntable
 from .scene import PrintPlacement, ShirtScene, build_scene
 
 _log = logging.getLogger(__name__)
@@ -124,6 +124,7 @@ class Renderer:
         outputs: list[contracts.OutputFile] = []
         t = time.monotonic()
         cycles_setup.configure(scene, plan.still, self._device)
+        materials.set_knit_detail(shirt.material, plan.still.resolution)
         shots.use_png(scene)
         reporter.emit("rendering", f"rendering {len(spec.angles)} stills")
         for angle_id in spec.angles:
