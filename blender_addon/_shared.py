@@ -15,6 +15,7 @@ try:
         errors,
         http,
         icc,
+        job_colors,
         jobs,
         presets,
         quality,
@@ -31,6 +32,7 @@ except ImportError:
         errors,
         http,
         icc,
+        job_colors,
         jobs,
         presets,
         quality,
@@ -40,5 +42,5 @@ except ImportError:
 
 __all__ = [
     "angles", "child_process", "colors", "contracts", "design_image", "errors", "http", "icc",
-    "jobs", "presets", "quality", "templates", "validation",
+    "job_colors", "jobs", "presets", "quality", "templates", "validation",
 ]

@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from ._shared import angles, colors, contracts, errors, presets, quality
-from .core import output_folder, planning
+from .core import colour_run, output_folder, planning
 
 _log = logging.getLogger("blender_addon.cli")
 PROG = "tshirt-render"
@@ -291,7 +291,7 @@ def spec_from_row(args: argparse.Namespace, row: dict[str, str]) -> contracts.Re
 
 
 def _summary(manifest: contracts.Manifest, seconds: float) -> str:
-    stills = len(manifest.stills)
+    stills = sum(1 for o in manifest.outputs if o.kind == "still")
     anim = manifest.animation
     frames = sum(1 for o in manifest.outputs if o.kind == "frame")
     extra = f" + {anim.file}" if anim else (f" + {frames} turntable frames" if frames else "")
@@ -304,7 +304,7 @@ def _result(manifest: contracts.Manifest, seconds: float) -> dict[str, Any]:
         "ok": True,
         "output_dir": manifest.spec.output_dir,
         "manifest": str(Path(manifest.spec.output_dir) / contracts.MANIFEST_NAME),
-        "color": manifest.spec.color,
+        "color": manifest.spec.color, "colors": list(manifest.spec.all_colors),
         "files": [o.file for o in manifest.outputs],
         "device": manifest.device,
         "timings": manifest.timings,
@@ -326,7 +326,7 @@ def _run_specs(renderer, specs: Sequence[contracts.RenderSpec], args, streams: S
     results: list[dict[str, Any]] = []
     for spec in specs:
         t = time.monotonic()
-        manifest = renderer.render(spec)
+        manifest = colour_run.render_colours(renderer, spec)  # a spec's colours: one scene
         # every colour has the same design and placement: say it once
         _warn(streams, [] if results else manifest.warnings)
         results.append(_result(manifest, time.monotonic() - t))

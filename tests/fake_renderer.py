@@ -10,7 +10,8 @@ runs (the last one repeats):
 
 - `ok`: Blender-like chatter and a malformed line on stdout, progress events, a still per angle
   of the spec, a turntable file when the spec asks for one and a valid manifest; exit 0
-  (`event_delay_s` between events)
+  (`event_delay_s` between events); a spec with several colours gets them per colour, in
+  each colour's folder, as the real renderer writes them
 - `sleep`: a first event, then sleep `sleep_s` (SIGTERM exits 130, unless `ignore_term`)
 - `spawn`: like `sleep`, plus a grandchild `sleep` in the same process group
   (its pid in `grandchild.pid`)
@@ -99,6 +100,7 @@ def _render_ok(spec_data: dict, behaviour: dict) -> int:
     from PIL import Image
 
     from shared.contracts import Manifest, OutputFile, RenderSpec
+    from shared.job_colors import color_dir
     from shared.validation import file_sha256
 
     spec = RenderSpec.from_dict(spec_data)
@@ -109,28 +111,41 @@ def _render_ok(spec_data: dict, behaviour: dict) -> int:
     print('{"event": "tshirt.progress", "stage": "bogus"}', flush=True)
     _event("starting", job_id=spec.job_id)
     _event("compositing", job_id=spec.job_id)
-    total = len(spec.angles)
-    # Announced from the first event, as the real renderer does, so progress only rises.
-    frames = spec.animation.frames if spec.animation.enabled else 0
+    # Totals over every colour, announced from the first event, as the real renderer does,
+    # so progress only rises.
+    per_frames = spec.animation.frames if spec.animation.enabled else 0
+    total = len(spec.angles) * len(spec.all_colors)
+    frames = per_frames * len(spec.all_colors)
     outputs = []
-    for number, angle in enumerate(spec.angles, start=1):
-        path = out / f"{angle}.png"
-        Image.new("RGBA", (8, 8), (number * 30, 0, 0, 255)).save(path)
-        outputs.append(OutputFile(kind="still", file=path.name, width=8, height=8,
-                                  sha256=file_sha256(path), size_bytes=path.stat().st_size,
-                                  angle=angle))
-        _event("rendering", images_done=number, images_total=total, frames_total=frames,
-               item=angle)
-        time.sleep(delay)
-    for frame in range(1, frames + 1):
-        _event("animating", images_done=total, images_total=total, frames_done=frame,
-               frames_total=frames)
-        time.sleep(delay)
-    if frames:
-        video = out / "turntable.mp4"
-        video.write_bytes(b"not really a video" * 10)
-        outputs.append(OutputFile(kind="animation", file=video.name, width=8, height=8,
-                                  sha256=file_sha256(video), size_bytes=video.stat().st_size))
+    done = frames_done = 0
+
+    def describe(path: Path, kind: str, color: str, **extra: object) -> OutputFile:
+        # several colours: each in its folder, named by its colour (shared.job_colors)
+        name = f"{path.parent.name}/{path.name}" if spec.colors else path.name
+        return OutputFile(kind=kind, file=name, width=8, height=8, sha256=file_sha256(path),
+                          size_bytes=path.stat().st_size,
+                          color=color if spec.colors else None, **extra)
+
+    for shade, color in enumerate(spec.all_colors):
+        folder = out / color_dir(color) if spec.colors else out
+        folder.mkdir(exist_ok=True)
+        for number, angle in enumerate(spec.angles, start=1):
+            path = folder / f"{angle}.png"
+            Image.new("RGBA", (8, 8), (number * 30, shade * 20, 0, 255)).save(path)
+            outputs.append(describe(path, "still", color, angle=angle))
+            done += 1
+            _event("rendering", images_done=done, images_total=total, frames_done=frames_done,
+                   frames_total=frames, item=angle)
+            time.sleep(delay)
+        for _frame in range(per_frames):
+            frames_done += 1
+            _event("animating", images_done=done, images_total=total,
+                   frames_done=frames_done, frames_total=frames)
+            time.sleep(delay)
+        if per_frames:
+            video = folder / "turntable.mp4"
+            video.write_bytes(color.encode() + b"not really a video" * 10)
+            outputs.append(describe(video, "animation", color))
     manifest = Manifest(spec=spec, blender_version="fake", outputs=tuple(outputs),
                         timings={"total": 0.1}, created_at="2026-01-01T00:00:00Z")
     (out / "manifest.json").write_text(manifest.to_json(), encoding="utf-8")
