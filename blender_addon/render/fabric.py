@@ -13,6 +13,8 @@ import math
 
 import bpy
 
+from . import shirt_shape
+
 # A wave texture's X/Z bands repeat every 2 pi / 20 object units (Cycles' svm_wave), over Scale.
 _WAVE_PERIOD = 2.0 * math.pi / 20.0
 WALES_PER_CM = 12.0
@@ -143,3 +145,65 @@ def add_heather(tree: bpy.types.NodeTree, coords, fabric_color, x: float, y: flo
 def _socket(sockets, identifier: str) -> bpy.types.NodeSocket:
     """A Mix node's socket by identifier (its names repeat once per data type)."""
     return next(s for s in sockets if s.identifier == identifier)
+
+
+# Seams of the procedural tee (render/shirt_shape.py): the front and back panels meet on the
+# plane y = 0 (the side seams and, over the top, the shoulder seams); the body's hem is turned
+# up and held by a double-needle coverstitch, two rows ~6 mm apart straddling its groove.
+_TEE = shirt_shape.TeeMeasurements()
+HEM_STITCH_ROWS = (0.0178, 0.0242)  # above the hem, metres
+STITCH_HALF_WIDTH = 0.0007
+STITCHES_PER_CM = 4.0
+SEAM_HALF_WIDTH = 0.0009
+
+
+def _band(tree, value, centre: float, half_width: float, location):
+    """1 where ``value`` is within ``half_width`` of ``centre``, falling to 0 (smoothly)."""
+    dist = _math(tree, "SUBTRACT", location, b=centre)
+    tree.links.new(value, dist.inputs[0])
+    far = _math(tree, "ABSOLUTE", (location[0] + 150, location[1]))
+    tree.links.new(dist.outputs[0], far.inputs[0])
+    band = _node(tree, "ShaderNodeMapRange", (location[0] + 300, location[1]))
+    band.interpolation_type = "SMOOTHSTEP"
+    band.inputs["From Min"].default_value = half_width
+    band.inputs["From Max"].default_value = 0.4 * half_width
+    tree.links.new(far.outputs[0], band.inputs["Value"])
+    return band.outputs["Result"]
+
+
+def add_seams(tree: bpy.types.NodeTree, coords, x: float, y: float):
+    """How much seam or stitch a point is on (0..1): the shoulder and side seam lines and the
+    hem's two stitch rows, dashed stitch by stitch. Needs the tee's part attribute."""
+    part = _node(tree, "ShaderNodeAttribute", (x, y - 300))
+    part.attribute_type = "GEOMETRY"
+    part.attribute_name = shirt_shape.PART_ATTRIBUTE
+    body = _math(tree, "LESS_THAN", (x + 200, y - 300), b=shirt_shape.PART_BACK + 0.5)
+    tree.links.new(part.outputs["Fac"], body.inputs[0])
+    split = _node(tree, "ShaderNodeSeparateXYZ", (x, y))
+    tree.links.new(coords, split.inputs["Vector"])
+    seam = _band(tree, split.outputs["Y"], 0.0, SEAM_HALF_WIDTH, (x + 200, y))
+    hem = _TEE.hps_z - _TEE.body_length
+    rows = [_band(tree, split.outputs["Z"], hem + h, STITCH_HALF_WIDTH, (x + 200, y + 200 * i))
+            for i, h in enumerate(HEM_STITCH_ROWS, start=1)]
+    both = _math(tree, "ADD", (x + 700, y + 300))
+    tree.links.new(rows[0], both.inputs[0])
+    tree.links.new(rows[1], both.inputs[1])
+    # stitches along the row: x on the front and back, y on the sides; the thread dips into
+    # the cloth between stitches
+    along = _math(tree, "ADD", (x + 200, y + 600))
+    tree.links.new(split.outputs["X"], along.inputs[0])
+    tree.links.new(split.outputs["Y"], along.inputs[1])
+    dash = _bands(tree, along.outputs[0], "X", STITCHES_PER_CM, (x + 400, y + 600))
+    stitched = _node(tree, "ShaderNodeMapRange", (x + 700, y + 600))
+    stitched.inputs["To Min"].default_value = 0.35
+    tree.links.new(dash, stitched.inputs["Value"])
+    stitches = _math(tree, "MULTIPLY", (x + 900, y + 300))
+    tree.links.new(both.outputs[0], stitches.inputs[0])
+    tree.links.new(stitched.outputs["Result"], stitches.inputs[1])
+    lines = _math(tree, "MAXIMUM", (x + 1100, y))
+    tree.links.new(seam, lines.inputs[0])
+    tree.links.new(stitches.outputs[0], lines.inputs[1])
+    masked = _math(tree, "MULTIPLY", (x + 1300, y))
+    tree.links.new(lines.outputs[0], masked.inputs[0])
+    tree.links.new(body.outputs[0], masked.inputs[1])
+    return masked.outputs[0]

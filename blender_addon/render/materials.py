@@ -26,6 +26,7 @@ _N_KNIT_SHADE = "tshirt_knit_shade"
 _N_HEATHER = "tshirt_heather"
 _N_RELIEF = "tshirt_knit_relief"
 _N_WEAVE = "tshirt_knit_weave"
+_N_LOOPS = "tshirt_knit_loops"
 # The knit shade: cotton x (1 - KNIT_SHADE + KNIT_SHADE x (loops x LOOP_SHADE + slub)).
 KNIT_SHADE = 0.14
 LOOP_SHADE = 0.35
@@ -38,6 +39,9 @@ RELIEF_DISTANCE = 0.00015
 # below it the bump is noise the denoiser must hide, at 15 % of every sample.
 RELIEF_MIN_RESOLUTION = 1536
 INK_SATURATION = 1.08
+# Seams and stitches: a little darker, and (in the relief) ~0.4 mm deep.
+SEAM_SHADE = 0.3
+SEAM_DEPTH = 2.5
 
 # Cotton: very rough, no specular shine, a soft sheen at grazing angles. The specular layer is
 # off: at this roughness it only greyed the folds a little, and it cost a fifth of every
@@ -107,8 +111,10 @@ def _map_coverage(tree, coverage: bpy.types.Node, cotton: float, ink: float, loc
     return node.outputs["Result"]
 
 
-def build_fabric_material(name: str = FABRIC_MATERIAL_NAME) -> bpy.types.Material:
-    """Create the fabric + print material (no design loaded, white fabric)."""
+def build_fabric_material(name: str = FABRIC_MATERIAL_NAME, *,
+                          seams: bool = False) -> bpy.types.Material:
+    """Create the fabric + print material (no design loaded, white fabric). ``seams`` draws the
+    procedural tee's seams and hem stitches (they are placed by its part attribute)."""
     mat = _new_node_material(name)
     tree = mat.node_tree
     nodes = tree.nodes
@@ -178,6 +184,7 @@ def build_fabric_material(name: str = FABRIC_MATERIAL_NAME) -> bpy.types.Materia
     # pixel and average out there; the slubs (centimetres long) show at every size.
     loops = fabric_nodes.add_loops(tree, geo.outputs["Object"], geo.outputs["Normal"], -650,
                                    -900)
+    loops.node.name = loops.node.label = _N_LOOPS
     slub = fabric_nodes.add_slub(tree, geo.outputs["Object"], -650, -1400)
     weave = _math(tree, "MULTIPLY_ADD", (-100, -750), b=LOOP_SHADE)
     weave.name = weave.label = _N_WEAVE
@@ -190,7 +197,19 @@ def build_fabric_material(name: str = FABRIC_MATERIAL_NAME) -> bpy.types.Materia
     _link(tree, shade_fac, _mix_in(shade, "fac"))
     _link(tree, _mix_out(mix), _mix_in(shade, "a"))
     _link(tree, weave.outputs[0], _mix_in(shade, "b"))
-    _link(tree, _mix_out(shade), bsdf.inputs["Base Color"])
+    base = _mix_out(shade)
+    seam = fabric_nodes.add_seams(tree, geo.outputs["Object"], -650, -2000) if seams else None
+    if seam is not None:
+        # a seam's fold and a stitch's thread shadow the cloth a little
+        dim = _math(tree, "MULTIPLY_ADD", (400, -1000), b=-SEAM_SHADE)
+        dim.inputs[2].default_value = 1.0
+        _link(tree, seam, dim.inputs[0])
+        seamed = _mix(tree, "MULTIPLY", (850, 150))
+        _mix_in(seamed, "fac").default_value = 1.0
+        _link(tree, base, _mix_in(seamed, "a"))
+        _link(tree, dim.outputs[0], _mix_in(seamed, "b"))
+        base = _mix_out(seamed)
+    _link(tree, base, bsdf.inputs["Base Color"])
 
     # the knit's relief as a bump; it and the loops' shade are linked only where a pixel can
     # show them (set_knit_detail); the ink smooths the relief but does not hide it
@@ -198,7 +217,13 @@ def build_fabric_material(name: str = FABRIC_MATERIAL_NAME) -> bpy.types.Materia
     bump.name = bump.label = _N_RELIEF
     bump.location = (700, -700)
     bump.inputs["Distance"].default_value = RELIEF_DISTANCE
-    _link(tree, loops, bump.inputs["Height"])
+    height = loops
+    if seam is not None:
+        groove = _math(tree, "MULTIPLY_ADD", (400, -850), b=-SEAM_DEPTH)
+        _link(tree, seam, groove.inputs[0])
+        _link(tree, loops, groove.inputs[2])
+        height = groove.outputs[0]
+    _link(tree, height, bump.inputs["Height"])
     _link(tree, _map_coverage(tree, coverage, 1.0, INK_TEXTURE, (400, -700)),
           bump.inputs["Strength"])
 
@@ -268,7 +293,7 @@ def set_knit_detail(mat: bpy.types.Material, resolution: int) -> None:
     if relief is None or resolution < RELIEF_MIN_RESOLUTION:
         return
     _link(tree, relief.outputs["Normal"], bsdf.inputs["Normal"])
-    _link(tree, relief.inputs["Height"].links[0].from_socket, weave.inputs[0])
+    _link(tree, tree.nodes[_N_LOOPS].outputs[0], weave.inputs[0])
 
 
 def set_heather(mat: bpy.types.Material, amount: float) -> None:

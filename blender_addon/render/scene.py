@@ -223,7 +223,7 @@ def build_scene(
     else:
         raise _invalid(f"Template {template.id!r}: unknown model kind {template.model_kind!r}.")
 
-    material = materials.build_fabric_material()
+    material = materials.build_fabric_material(seams=PART_ATTRIBUTE in shirt.data.attributes)
     _assign_fabric(shirt, material, slot_name)
     # an appended shirt brings its own "Fabric" material; ours takes over the exact name so
     # the slot keeps reading "Fabric" (the contract an artist's model is checked against)

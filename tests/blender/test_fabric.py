@@ -1,5 +1,6 @@
 """The cotton and the ink (render/fabric.py, render/materials.py): the knit's relief shows only
-where a pixel can resolve it, the turntable's flattened copy keeps the heather, and on a
+where a pixel can resolve it, seams only on a shirt with parts, the turntable's flattened copy
+keeps the heather, and on a
 `final`-sized tile the knit textures the cotton and, less, the print."""
 
 from __future__ import annotations
@@ -48,6 +49,10 @@ _GRAPH = textwrap.dedent("""
     result["flat_textures"] = textures(flat)
     result["flat_relief"] = flat_bsdf.inputs["Normal"].is_linked
     result["flat_heather_linked"] = flat.node_tree.nodes["tshirt_heather"].inputs[7].is_linked
+    seamed = materials.build_fabric_material("seamed", seams=True)
+    result["seam_attributes"] = [n.attribute_name for n in seamed.node_tree.nodes
+                                 if n.type == "ATTRIBUTE"]
+    result["plain_attributes"] = [n.type for n in mat.node_tree.nodes if n.type == "ATTRIBUTE"]
     print("RESULT " + json.dumps(result))
 """)
 
@@ -62,6 +67,9 @@ def test_relief_only_at_final_sizes_and_the_flat_copy_keeps_the_heather():
     assert result["flat_textures"] == ["TEX_IMAGE", "TEX_NOISE"]
     assert result["flat_relief"] is False
     assert result["flat_heather_linked"] is True
+    # seams are placed by the procedural tee's part attribute, drawn only when asked for
+    assert result["seam_attributes"] == ["tshirt_part"]
+    assert result["plain_attributes"] == []
 
 
 # A 2048 px frame, rendered only in a tile on the chest where the print's edge runs: a magenta
