@@ -552,6 +552,9 @@ def scenario_uninstall(zip_path: str, work: Path) -> dict:
     session = ops.start_render(bpy.context, resolution=64, samples=1)
     pid = session.run.pid
     handlers_before = len(bpy.app.handlers.load_post)
+    ours = [h for h in bpy.app.handlers.load_post
+            if getattr(h, "__module__", "").startswith(PKG)]
+    check(len(ours) >= 2, "the add-on's load_post handlers were not registered")
     check_upload = addon_module("ui.service_sync").tick  # the service timer, always registered
     check(bpy.app.timers.is_registered(check_upload), "service timer not registered")
 
@@ -561,7 +564,7 @@ def scenario_uninstall(zip_path: str, work: Path) -> dict:
         check(not cls.is_registered, f"{cls.__name__} still registered")
     check(not hasattr(bpy.types.Scene, "tshirt"), "Scene.tshirt still there")
     check(not hasattr(bpy.types, "TSHIRT_PT_main"), "panel still there")
-    check(len(bpy.app.handlers.load_post) == handlers_before - 2, "load_post handler left")
+    check(len(bpy.app.handlers.load_post) == handlers_before - len(ours), "load_post handler left")
     for handlers in (bpy.app.handlers.load_pre, bpy.app.handlers.load_post):
         check(not any(getattr(h, "__module__", "").startswith(PKG) for h in handlers),
               "a handler is left")
