@@ -106,6 +106,8 @@ class RenderJob(Base):
     product_id: Mapped[str] = mapped_column(String(128))
     preset: Mapped[str] = mapped_column(String(32))
     color: Mapped[str] = mapped_column(String(7))
+    #: Every colour of a several-colour job, `color` first; None for one colour (0004).
+    colors: Mapped[list[Any] | None] = mapped_column()
     template_id: Mapped[str] = mapped_column(
         String(128), ForeignKey("render_templates.id", ondelete="RESTRICT"), index=True)
     quality: Mapped[str] = mapped_column(String(16))

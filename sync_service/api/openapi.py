@@ -18,7 +18,7 @@ from shared.validation import MAX_DESIGN_BYTES
 
 from ..jobs.forms import MAX_METADATA_BYTES
 from ..jobs.queries import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET, ORDERS
-from .schemas import BACKGROUND_INPUT, COLOR_INPUT, components, ref, template_input
+from .schemas import BACKGROUND_INPUT, COLORS_INPUT, components, ref, template_input
 
 bp = Blueprint("openapi", __name__)
 
@@ -117,7 +117,7 @@ def _job_paths() -> dict[str, Any]:
             "design": {"type": "string", "format": "binary",
                        "description": f"PNG or JPEG, at most {MAX_DESIGN_BYTES // 2**20} MB"},
             "product_id": {"type": "string", "pattern": _ID_PATTERN, "maxLength": 128},
-            "preset": _PRESET, "color": COLOR_INPUT,
+            "preset": _PRESET, "color": COLORS_INPUT,
             **{name: _or_empty(field) for name, field in {
                 "source": {"type": "string", "enum": list(JobSource),
                            "description": "api (default): render here; blender or cli: a "
@@ -126,7 +126,7 @@ def _job_paths() -> dict[str, Any]:
     # Every field optional: what is left out (or empty, or null) keeps the old job's value.
     retry_body = {"type": "object", "properties": {
         name: _or_empty(field, null=True) for name, field in {
-            "preset": _PRESET, "color": COLOR_INPUT, **_MORE_OPTIONS,
+            "preset": _PRESET, "color": COLORS_INPUT, **_MORE_OPTIONS,
             "metadata": {"anyOf": [{"type": "object"}, _METADATA_TEXT]}}.items()}}
     outputs_form = {"type": "object", "required": ["manifest", "files"], "properties": {
         "manifest": {"type": "string", "description": "manifest.json"},
@@ -179,7 +179,8 @@ def _job_paths() -> dict[str, Any]:
         "/admin/render-jobs/{job_id}/outputs/{name}": {"get": {
             "summary": "One of the job's output files.",
             "parameters": [_JOB_ID, {"name": "name", "in": "path", "required": True,
-                                     "description": "An output's file name",
+                                     "description": "An output's file name (in a several-"
+                                                    "colour job <rrggbb>/<name>)",
                                      "schema": {"type": "string"}}],
             "responses": _file_responses("The file", "image/png", "video/mp4")}},
     }

@@ -11,7 +11,8 @@ from urllib.parse import quote
 from flask import Blueprint, Response, current_app, request, send_file
 from sqlalchemy import Row
 
-from shared.errors import NotFound
+from shared.errors import InvalidInput, NotFound
+from shared.job_colors import check_output_name
 from shared.jobs import JobSource, JobStatus, MediaSyncStatus, progress_percent
 from shared.validation import MAX_DESIGN_BYTES, check_safe_id, print_warnings, resolution_at
 
@@ -49,19 +50,28 @@ def job_to_dict(job: RenderJob | Row[Any]) -> dict[str, Any]:
     base = f"{request.script_root}/admin/render-jobs/{j['id']}"
     size = (j["design_width"], j["design_height"])  # upright (shared.validation)
     outputs = []
+    colors = queries.job_colors(job)
+    by_color: dict[str, dict[str, Any]] = {c: {"stills": {}, "turntable": None} for c in colors}
     for output in j["outputs"] or []:
-        name = PurePosixPath(output["path"]).name
+        name = _output_name(output)
+        color = output.get("color") or j["color"]
+        url = f"{base}/outputs/{quote(name)}"
         outputs.append({
             "kind": output["kind"], "angle": output.get("angle"), "frame": output.get("frame"),
             "file": name, "width": output["width"], "height": output["height"],
-            "sha256": output["sha256"], "size_bytes": output["size_bytes"],
-            "url": f"{base}/outputs/{quote(name)}",
+            "sha256": output["sha256"], "size_bytes": output["size_bytes"], "color": color,
+            "url": url,
         })
+        if output["kind"] == "still" and output.get("angle") and color in by_color:
+            by_color[color]["stills"][output["angle"]] = url
+        elif output["kind"] == "animation" and color in by_color:
+            by_color[color]["turntable"] = url
     return {
         "id": j["id"],
         "product_id": j["product_id"],
         "preset": j["preset"],
         "color": j["color"],
+        "colors": colors,
         "template_id": j["template_id"],
         "quality": j["quality"],
         "animation": j["animation"],
@@ -84,6 +94,7 @@ def job_to_dict(job: RenderJob | Row[Any]) -> dict[str, Any]:
         },
         "warnings": print_warnings(j["preset"], *size),
         "outputs": outputs,
+        "outputs_by_color": by_color if outputs else {},
         "error": ({"code": j["error_code"], "message": j["error_message"]}
                   if j["error_code"] else None),
         "attempts": j["attempts"],
@@ -99,6 +110,12 @@ def job_to_dict(job: RenderJob | Row[Any]) -> dict[str, Any]:
         "publish": j["publish"] or PublishOptions().to_dict(),
         "url": base,
     }
+
+
+def _output_name(output: dict[str, Any]) -> str:
+    """An output's name in the job's outputs folder (`<rrggbb>/<file>` for a colour of a
+    several-colour job); recorded with the output, or the last part of its path."""
+    return output.get("file") or PurePosixPath(output["path"]).name
 
 
 def _page(jobs: Any, total: int, flt: queries.JobFilter) -> dict[str, Any]:
@@ -219,11 +236,17 @@ def upload_outputs(job_id: str) -> dict[str, Any]:
         names = []
         for upload in uploads:
             name = upload.filename or ""
-            # Only plain names that the manifest can list; anything path-like is refused.
-            if not name or name in (".", "..") or any(ch in name for ch in "/\\\0"):
-                raise BadRequest(f"Output file name {name!r} must be a plain file name.")
+            # Only names that a manifest can list (a plain name, or one in a colour's folder);
+            # any other path is refused.
+            folder = name.rpartition("/")[0]
+            try:
+                check_output_name(name, f"#{folder}" if folder else None)
+            except InvalidInput:
+                raise BadRequest(f"Output file name {name!r} must be a plain file name, or one "
+                                 f"in a colour's folder.") from None
             if name in names:
                 raise BadRequest(f"Output file {name!r} was sent twice.")
+            (directory / name).parent.mkdir(exist_ok=True)
             upload.save(directory / name)
             names.append(name)
         return names
@@ -274,11 +297,11 @@ def job_design(job_id: str) -> Response:
     return _send(job.design_path, job.design_type)
 
 
-@bp.get("/render-jobs/<job_id>/outputs/<name>")
+@bp.get("/render-jobs/<job_id>/outputs/<path:name>")
 def job_output(job_id: str, name: str) -> Response:
     """Serve an output by its recorded name; the path comes from the database, not the URL."""
     job = queries.get_job(get_session(), job_id)
     for output in job.outputs or []:
-        if PurePosixPath(output["path"]).name == name:
+        if _output_name(output) == name:
             return _send(output["path"])
     raise NotFound(f"Job {job_id} has no output {name!r}.")

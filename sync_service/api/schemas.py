@@ -12,6 +12,7 @@ from typing import Any
 from shared.angles import ANGLE_IDS
 from shared.colors import COMMON_SHIRT_COLORS
 from shared.contracts import BACKGROUND_KINDS, OUTPUT_KINDS
+from shared.job_colors import MAX_COLORS
 from shared.jobs import JobSource, JobStatus, MediaSyncStatus
 from shared.presets import PRESET_IDS
 from shared.quality import QUALITY_NAMES
@@ -63,6 +64,10 @@ COLOR_INPUT = _string(
     "#RGB, #RRGGBB or a colour name (shirt-blank names such as navy first: "
     f"{_SHIRT_NAMES}; then CSS names); any case, spaces and hyphens ignored",
     maxLength=64)
+#: What a job's `color` takes: several colours render in one job (`shared.job_colors`).
+COLORS_INPUT = _string(
+    f"{COLOR_INPUT['description']}; or several, as a comma list or the field repeated: at "
+    f"most {MAX_COLORS} colours in one job, the first is its `color`", maxLength=12 * 65)
 BACKGROUND_INPUT = _string(f"{' or '.join(BACKGROUND_KINDS)} or a colour (as for color)",
                            maxLength=64)
 
@@ -87,8 +92,10 @@ def _job_schema() -> dict[str, Any]:
         "kind": _string(enum=list(OUTPUT_KINDS)),
         "angle": _nullable(_string(enum=list(ANGLE_IDS))),
         "frame": _nullable(_COUNT),
-        "file": _string("a plain file name"),
+        "file": _string("a plain file name; in a several-colour job <rrggbb>/<name>, in its "
+                        "colour's folder"),
         "width": _COUNT, "height": _COUNT, "sha256": _SHA256, "size_bytes": _COUNT,
+        "color": _HEX_COLOR,
         "url": _string("where the file is downloaded (token required)"),
     }, "One rendered file, as listed in the render's manifest")
     counts = _object({"images_done": _COUNT, "images_total": _COUNT, "frames_done": _COUNT,
@@ -98,6 +105,9 @@ def _job_schema() -> dict[str, Any]:
         "product_id": _string("the store's product id"),
         "preset": _string(enum=list(PRESET_IDS)),
         "color": _HEX_COLOR,
+        "colors": {"type": "array", "items": _HEX_COLOR, "minItems": 1,
+                   "maxItems": MAX_COLORS, "description": "every colour of the job, in order; "
+                   "the first is color"},
         "template_id": _string(),
         "quality": _string(enum=list(QUALITY_NAMES)),
         "animation": {"type": "boolean", "description": "whether a turntable is rendered"},
@@ -114,6 +124,12 @@ def _job_schema() -> dict[str, Any]:
                      "figure (will print blurry below 150); in the answer to a submit, also "
                      "that the store could not be reached to check the product"},
         "outputs": {"type": "array", "items": output},
+        "outputs_by_color": {"type": "object", "description": "the outputs' URLs by colour "
+                             "(#rrggbb): stills by angle, and the turntable (or null); empty "
+                             "before the outputs", "additionalProperties": _object({
+                                 "stills": {"type": "object",
+                                            "additionalProperties": _string()},
+                                 "turntable": _nullable(_string())})},
         "error": _nullable(ref("Error")),
         "attempts": _COUNT,
         "retried_from": _nullable(_string("the job this one retries")),

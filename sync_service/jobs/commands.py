@@ -29,7 +29,7 @@ from ..ids import new_job_id
 from ..models import RenderJob, utcnow
 from .forms import JobOptions, options_of, parse_options
 from .publish import PublishOptions, parse_publish
-from .queries import get_job
+from .queries import get_job, job_colors
 from .storage import Storage
 from .transitions import transition
 
@@ -73,6 +73,7 @@ def create_job(session: Session, storage: Storage, *, product_id: str, options: 
     status = JobStatus.PENDING if source == JobSource.API else JobStatus.RENDERING
     job = RenderJob(
         id=job_id, product_id=product_id, preset=options.preset, color=options.color,
+        colors=list(options.colors) or None,
         template_id=options.template_id, quality=options.quality, animation=options.animation,
         background=options.background, source=source.value, status=status.value,
         progress=0, stage="queued" if status == JobStatus.PENDING else "rendering",
@@ -179,11 +180,13 @@ def record_outputs(session: Session, storage: Storage, job_id: str, manifest_tex
     manifest = Manifest.from_json(manifest_text)
     if manifest.spec.job_id not in (None, job.id):
         raise InvalidInput("The manifest belongs to another job.", code="manifest_mismatch")
-    if manifest.spec.preset != job.preset or manifest.spec.color != job.color:
-        raise InvalidInput("The manifest's preset or colour differs from the job's.",
+    if manifest.spec.preset != job.preset or list(manifest.spec.all_colors) != job_colors(job):
+        raise InvalidInput("The manifest's preset or colours differ from the job's.",
                            code="manifest_mismatch")
-    if not manifest.stills:
-        raise InvalidInput("The manifest lists no still images.", code="manifest_mismatch")
+    bare = [c for c in manifest.spec.all_colors if not manifest.stills_of(c)]
+    if bare:
+        raise InvalidInput(f"The manifest lists no still images of {', '.join(bare)}.",
+                           code="manifest_mismatch")
     staging = storage.staging_dir(job_id)
     final_rel = storage.outputs_dir(job_id)
     final = storage.path(final_rel)

@@ -11,9 +11,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from shared.colors import parse_color
+from shared.colors import parse_color_list
 from shared.contracts import normalize_background
 from shared.errors import InvalidInput
+from shared.job_colors import MAX_COLORS
 from shared.jobs import JobSource
 from shared.presets import get_preset
 from shared.quality import DEFAULT_QUALITY, get_quality
@@ -76,12 +77,33 @@ class JobOptions:
     """What to render, validated against `shared/` and the template table."""
 
     preset: str
+    #: The shirt colour; with several, the first of `colors`.
     color: str
     template_id: str
     quality: str = DEFAULT_QUALITY
     animation: bool = True
     background: str = "transparent"
     metadata: dict[str, Any] = field(default_factory=dict)
+    #: Every colour of a several-colour job, `color` first; empty for one colour.
+    colors: tuple[str, ...] = ()
+
+
+def parse_colors(values: Mapping[str, Any]) -> tuple[str, ...]:
+    """`color` as one colour, a comma list or a repeated form field (a JSON list too), as hex:
+    duplicates dropped, at most `MAX_COLORS`."""
+    getlist = getattr(values, "getlist", None)
+    raw = getlist("color") if getlist is not None else values.get("color")
+    items = raw if isinstance(raw, list | tuple) else [raw]
+    if not all(isinstance(item, str) for item in items):
+        raise InvalidInput("color must be a colour, a comma list of colours or a list of them.",
+                           code="invalid_color")
+    if not items:
+        raise InvalidInput("Give at least one colour.", code="invalid_color")
+    colors = tuple(dict.fromkeys(c.hex for item in items for c in parse_color_list(item)))
+    if len(colors) > MAX_COLORS:
+        raise InvalidInput(f"{len(colors)} colours asked for; one job renders at most "
+                           f"{MAX_COLORS}.", code="invalid_color")
+    return colors
 
 
 def parse_options(session: Session, values: Mapping[str, Any],
@@ -96,7 +118,8 @@ def parse_options(session: Session, values: Mapping[str, Any],
             if not given(name):
                 raise BadRequest(f"The field {name!r} is required.")
     preset = get_preset(values["preset"]).id if given("preset") else base.preset  # type: ignore[union-attr]
-    color = parse_color(values["color"]).hex if given("color") else base.color  # type: ignore[union-attr]
+    colors = (parse_colors(values) if given("color")
+              else base.colors or (base.color,))  # type: ignore[union-attr]
     quality = (get_quality(values["quality"]).name if given("quality")
                else base.quality if base else DEFAULT_QUALITY)
     animation = (parse_bool("animation", values["animation"]) if given("animation")
@@ -113,8 +136,9 @@ def parse_options(session: Session, values: Mapping[str, Any],
     elif base is not None:
         template_id = base.template_id
     template = resolve_template(session, template_id, preset)
-    return JobOptions(preset=preset, color=color, template_id=template.id, quality=quality,
-                      animation=animation, background=background, metadata=metadata)
+    return JobOptions(preset=preset, color=colors[0], template_id=template.id, quality=quality,
+                      animation=animation, background=background, metadata=metadata,
+                      colors=colors if len(colors) > 1 else ())
 
 
 def parse_source(value: Any) -> JobSource:
@@ -131,5 +155,5 @@ def parse_source(value: Any) -> JobSource:
 def options_of(job: RenderJob) -> JobOptions:
     return JobOptions(preset=job.preset, color=job.color, template_id=job.template_id,
                       quality=job.quality, animation=job.animation, background=job.background,
-                      metadata=dict(job.meta or {}))
+                      metadata=dict(job.meta or {}), colors=tuple(job.colors or ()))
 

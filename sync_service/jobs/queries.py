@@ -51,6 +51,12 @@ def job_mapping(job: RenderJob | Row[Any]) -> Mapping[str, Any]:
     return job._mapping
 
 
+def job_colors(job: RenderJob | Row[Any]) -> list[str]:
+    """Every colour of a job, in order (one-colour jobs, and all made before 0004: `color`)."""
+    j = job_mapping(job)
+    return list(j["colors"] or [j["color"]])
+
+
 # Built once: the poll is the hottest path of the API, and building a 40-column SELECT costs
 # more than running it.
 _SELECT_VIEW_BY_ID = select(*VIEW_COLUMNS).where(JOBS.c.id == bindparam("job_id"))

@@ -65,6 +65,8 @@ def job_spec(job: RenderJob, design: Path, out: Path,
         "background": job.background, "job_id": job.id,
         "animation": {"enabled": bool(job.animation)},
     }
+    if job.colors:  # several colours: one Blender process renders them all
+        data["colors"] = list(job.colors)
     for key, path in SPEC_OVERRIDES.items():
         if key in overrides:
             target = data

@@ -89,6 +89,7 @@ class Delivery:
 def _link_or_copy(source: Path, target: Path) -> None:
     """A hard link where the data directory is one file system (instant, no space), so the
     pending folder keeps its files until the outputs are recorded."""
+    target.parent.mkdir(exist_ok=True)  # a colour's folder, in a several-colour job
     try:
         os.link(source, target)
     except OSError:

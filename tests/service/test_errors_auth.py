@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -101,7 +102,7 @@ def test_openapi_describes_every_route(app: Flask, client: FlaskClient) -> None:
     rules = [r for r in app.url_map.iter_rules()
              if r.endpoint != "static" and r.endpoint.split(".")[0] not in ("dashboard", "root")]
     for rule in rules:
-        path = rule.rule.replace("<", "{").replace(">", "}")
+        path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)  # <path:name> is {name}
         for method in rule.methods - {"HEAD", "OPTIONS"}:  # type: ignore[operator]
             assert (path, method) in described, f"{method} {path} is not in openapi.json"
     assert len(described) == sum(len(r.methods - {"HEAD", "OPTIONS"})  # type: ignore[operator]

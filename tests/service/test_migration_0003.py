@@ -4,31 +4,18 @@ and it downgrades again. On SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, text
 from sqlalchemy.exc import IntegrityError
 
 from sync_service.migrate import current_revision, upgrade
 
-JOB_COLUMNS = (
-    "id, product_id, preset, color, template_id, quality, animation, background, source, "
-    "status, progress, stage, images_done, images_total, frames_done, frames_total, "
-    "design_path, design_name, design_type, design_size, design_sha256, design_width, "
-    "design_height, attempts, media_sync_status, created_at, updated_at, metadata")
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'jobs.db'}"
-    else:
-        url = request.getfixturevalue("postgres_database_url")
-    engine = create_engine(url)
-    yield engine
-    engine.dispose()
+from .migration_helpers import (  # noqa: F401 - engine_fixture is the fixture `engine`
+    JOB_COLUMNS,
+    engine_fixture,
+    insert_template,
+    migrate_to,
+)
 
 
 def _insert_job(engine: Engine, job_id: str, media: str, **extra: str) -> None:
@@ -44,12 +31,8 @@ def _insert_job(engine: Engine, job_id: str, media: str, **extra: str) -> None:
 
 
 def test_upgrade_from_0002_keeps_jobs_and_pushes(engine: Engine) -> None:
-    upgrade(engine, "0002")
-    with engine.begin() as connection:
-        connection.execute(text(
-            "INSERT INTO render_templates (id, name, description, supported_presets, "
-            "default_color, active, is_default, created_at, updated_at) VALUES ('tee', 'Tee', "
-            "'', '[]', '#ffffff', true, true, '2026-01-01 00:00:00', '2026-01-01 00:00:00')"))
+    migrate_to(engine, "0002")
+    insert_template(engine)
     _insert_job(engine, "rjob_old", "pushed")
     with engine.begin() as connection:
         connection.execute(text(
@@ -58,7 +41,7 @@ def test_upgrade_from_0002_keeps_jobs_and_pushes(engine: Engine) -> None:
             "'pushed', 2, 'medusa:rjob_old', '{\"files\": {}}', '{\"front_0deg\": \"img_1\"}', "
             "'2026-01-01 00:00:00', '2026-01-01 00:00:00')"))
 
-    upgrade(engine)
+    upgrade(engine, "0003")
     assert current_revision(engine) == "0003"
     with engine.connect() as connection:
         job = connection.execute(text(
@@ -80,13 +63,6 @@ def test_upgrade_from_0002_keeps_jobs_and_pushes(engine: Engine) -> None:
 
 
 def test_downgrade_to_0002(engine: Engine) -> None:
-    from alembic import command
-
-    from sync_service.migrate import alembic_config
-
     upgrade(engine)
-    with engine.begin() as connection:
-        config = alembic_config()
-        config.attributes["connection"] = connection
-        command.downgrade(config, "0002")
+    migrate_to(engine, "0002")
     assert current_revision(engine) == "0002"
