@@ -47,9 +47,11 @@ from shared.validation import ascii_filename
 
 from ..db import Database
 from ..jobs.publish import PublishOptions
+from ..jobs.queries import job_colors
 from ..jobs.storage import Storage
 from ..jobs.transitions import set_media_status
 from ..models import MediaPush, RenderJob, utcnow
+from .roles import TURNTABLE, is_turntable, of_color, role
 from .sink import ImageRef, MediaSink, Product, StoreRejected, UploadFile
 from .variants import choose_thumbnail, link_variants
 
@@ -58,16 +60,16 @@ _log = logging.getLogger(__name__)
 METADATA_KEY = "tshirt_renders"
 THUMBNAIL_KEY = "tshirt_thumbnail"
 TURNTABLES_KEY = "tshirt_turntables"
-TURNTABLE = "turntable"
 
 
 @dataclass
 class PushResult:
     job_id: str
     product_id: str
-    #: angle -> the product image id now showing it
+    #: role (`media.roles`: the angle, or `<rrggbb>/<angle>` with several colours) -> the
+    #: product image id now showing it
     image_ids: dict[str, str]
-    #: angle (and "turntable") -> the uploaded file's id
+    #: role (stills and turntables) -> the uploaded file's id
     file_ids: dict[str, str]
     thumbnail: str
     uploaded: bool
@@ -87,23 +89,29 @@ def _now_iso() -> str:
 
 
 def _files_to_push(job: RenderJob, storage: Storage) -> list[tuple[str, UploadFile]]:
-    """(role, file) for each still in angle order, then the turntable video if there is one.
-    Names are ASCII and say which job and view they show (the store keeps the name)."""
-    stills = {o["angle"]: o for o in job.outputs or [] if o["kind"] == "still" and o.get("angle")}
-    if not stills:
-        raise StoreRejected(f"Job {job.id} has no still images to push.", code="no_outputs")
-    chosen = [(angle, stills[angle]) for angle in ANGLE_IDS if angle in stills]
-    animation = next((o for o in job.outputs or [] if o["kind"] == "animation"), None)
-    if animation is not None:
-        chosen.append((TURNTABLE, animation))
+    """(role, file) for each colour's stills in angle order, then its turntable video if there
+    is one. Names are ASCII and say which job and view they show (the store keeps the name)."""
+    colors = job_colors(job)
+    chosen = []
+    for color in colors:
+        outputs = [o for o in job.outputs or [] if (o.get("color") or job.color) == color]
+        stills = {o["angle"]: o for o in outputs if o["kind"] == "still" and o.get("angle")}
+        if not stills:
+            raise StoreRejected(f"Job {job.id} has no still images of {color} to push.",
+                                code="no_outputs")
+        chosen += [(role(colors, color, angle), stills[angle]) for angle in ANGLE_IDS
+                   if angle in stills]
+        animation = next((o for o in outputs if o["kind"] == "animation"), None)
+        if animation is not None:
+            chosen.append((role(colors, color, TURNTABLE), animation))
     files = []
-    for role, output in chosen:
+    for name_of, output in chosen:
         if not storage.exists(output["path"]):
             raise StoreRejected(f"The output {PurePosixPath(output['path']).name} of job "
                                 f"{job.id} is no longer stored.", code="outputs_missing")
         suffix = PurePosixPath(output["path"]).suffix.lower()
-        name = ascii_filename(f"tshirt-{job.id}-{role}{suffix}")
-        files.append((role, UploadFile(name=name, data=storage.path(output["path"]).read_bytes(),
+        name = ascii_filename(f"tshirt-{job.id}-{name_of.replace('/', '-')}{suffix}")
+        files.append((name_of, UploadFile(name=name, data=storage.path(output["path"]).read_bytes(),
                                        media_type=media_type(name))))
     return files
 
@@ -140,10 +148,15 @@ class _Ours:
     jobs_by_image_id: dict[str, str] = field(default_factory=dict)
     jobs_by_url: dict[str, str] = field(default_factory=dict)
     files_by_job: dict[str, set[str]] = field(default_factory=dict)
+    #: (preset, colours): a render replaces an earlier one of the same preset and colours
     render_key_by_job: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     def job_of(self, image_id: str, url: str) -> str | None:
         return self.jobs_by_image_id.get(image_id) or self.jobs_by_url.get(url)
+
+
+def _colors_key(colors: list[Any]) -> str:
+    return ",".join(str(c) for c in colors)
 
 
 def _collect_ours(session: Session, product: Product, sink: str, job: RenderJob) -> _Ours:
@@ -153,7 +166,8 @@ def _collect_ours(session: Session, product: Product, sink: str, job: RenderJob)
         for job_id, entry in entries.items():
             if not isinstance(entry, dict):
                 continue
-            ours.render_key_by_job[job_id] = (str(entry.get("preset")), str(entry.get("color")))
+            ours.render_key_by_job[job_id] = (
+                str(entry.get("preset")), _colors_key(entry.get("colors") or [entry.get("color")]))
             for image_id in (entry.get("image_ids") or {}).values():
                 if image_id:
                     ours.jobs_by_image_id[str(image_id)] = job_id
@@ -163,12 +177,12 @@ def _collect_ours(session: Session, product: Product, sink: str, job: RenderJob)
             ours.files_by_job.setdefault(job_id, set()).update(
                 str(f) for f in (entry.get("file_ids") or {}).values() if f)
     rows = session.execute(
-        select(MediaPush, RenderJob.preset, RenderJob.color)
+        select(MediaPush, RenderJob.preset, RenderJob.color, RenderJob.colors)
         .join(RenderJob, RenderJob.id == MediaPush.job_id)
         .where(RenderJob.product_id == product.id, MediaPush.sink == sink)
     ).all()
-    for record, preset, color in rows:
-        ours.render_key_by_job[record.job_id] = (preset, color)
+    for record, preset, color, colors in rows:
+        ours.render_key_by_job[record.job_id] = (preset, _colors_key(colors or [color]))
         for image_id in (record.remote_images or {}).values():
             ours.jobs_by_image_id[str(image_id)] = record.job_id
         files = (record.remote_files or {}).get("files") or {}
@@ -183,8 +197,8 @@ def _collect_ours(session: Session, product: Product, sink: str, job: RenderJob)
 def _plan_images(product: Product, job: RenderJob, urls: dict[str, str], ours: _Ours,
                  replace: bool) -> tuple[list[ImageRef], list[str]]:
     """The product's new image list, and the jobs whose images it drops."""
-    own_urls = {url: angle for angle, url in urls.items() if angle != TURNTABLE}
-    key = (job.preset, job.color)
+    own_urls = {url: name for name, url in urls.items() if not is_turntable(name)}
+    key = (job.preset, _colors_key(job_colors(job)))
     replaced: set[str] = set()
     kept: list[ImageRef] = []
     attached: dict[str, str] = {}  # angle -> id of this render's image already on the product
@@ -203,8 +217,8 @@ def _plan_images(product: Product, job: RenderJob, urls: dict[str, str], ours: _
             slot = len(kept) if slot is None else slot
             continue
         kept.append(ImageRef(url=image.url, id=image.id))
-    block = [ImageRef(url=url, id=attached.get(angle))
-             for angle, url in urls.items() if angle != TURNTABLE]
+    block = [ImageRef(url=url, id=attached.get(name))
+             for name, url in urls.items() if not is_turntable(name)]
     slot = len(kept) if slot is None else slot
     return kept[:slot] + block + kept[slot:], sorted(replaced)
 
@@ -215,8 +229,9 @@ def _metadata_entry(job: RenderJob, files: dict[str, dict[str, str]],
         "job_id": job.id,
         "preset": job.preset,
         "color": job.color,
+        "colors": job_colors(job),
         "design_sha256": job.design_sha256,
-        "image_ids": {angle: image_ids.get(angle) for angle in files if angle != TURNTABLE},
+        "image_ids": {name: image_ids.get(name) for name in files if not is_turntable(name)},
         "urls": {role: item["url"] for role, item in files.items()},
         "file_ids": {role: item["id"] for role, item in files.items()},
         "pushed_at": _now_iso(),
@@ -259,18 +274,22 @@ def push_to_sink(session: Session, storage: Storage, sink: MediaSink, job_id: st
 
     ours = _collect_ours(session, product, sink.name, job)
     images, replaced = _plan_images(product, job, urls, ours, replace)
-    thumbnail_angle = THUMBNAIL_ANGLE if THUMBNAIL_ANGLE in urls else next(
-        a for a in ANGLE_IDS if a in urls)
-    thumbnail = choose_thumbnail(product, urls[thumbnail_angle], set(ours.jobs_by_url),
+    colors = job_colors(job)
+    first = of_color(urls, colors, colors[0])
+    thumbnail_url = first[THUMBNAIL_ANGLE] if THUMBNAIL_ANGLE in first else next(
+        first[a] for a in ANGLE_IDS if a in first)
+    thumbnail = choose_thumbnail(product, thumbnail_url, set(ours.jobs_by_url),
                                  publish.thumbnail, set_before=product.metadata.get(THUMBNAIL_KEY))
 
     metadata = dict(product.metadata)
-    if thumbnail == urls[thumbnail_angle]:
+    if thumbnail == thumbnail_url:
         metadata[THUMBNAIL_KEY] = thumbnail
-    if TURNTABLE in urls:
-        turntables = metadata.get(TURNTABLES_KEY)
-        metadata[TURNTABLES_KEY] = {**(turntables if isinstance(turntables, dict) else {}),
-                                    job.color: urls[TURNTABLE]}
+    turntables = {color: of_color(urls, colors, color)[TURNTABLE] for color in colors
+                  if TURNTABLE in of_color(urls, colors, color)}
+    if turntables:
+        earlier = metadata.get(TURNTABLES_KEY)
+        metadata[TURNTABLES_KEY] = {**(earlier if isinstance(earlier, dict) else {}),
+                                    **turntables}
     entries = dict(metadata.get(METADATA_KEY) or {}) if isinstance(
         metadata.get(METADATA_KEY), dict) else {}
     for old in replaced:
@@ -288,9 +307,9 @@ def push_to_sink(session: Session, storage: Storage, sink: MediaSink, job_id: st
     by_url = {}
     for image in product.images:
         by_url.setdefault(image.url, image.id)
-    image_ids = {angle: by_url[url] for angle, url in urls.items()
-                 if angle != TURNTABLE and url in by_url}
-    missing = [a for a in urls if a != TURNTABLE and a not in image_ids]
+    image_ids = {name: by_url[url] for name, url in urls.items()
+                 if not is_turntable(name) and url in by_url}
+    missing = [a for a in urls if not is_turntable(a) and a not in image_ids]
     if missing:
         raise SyncFailed(f"Medusa did not keep the images for {', '.join(missing)}.",
                          code="store_error")
@@ -303,7 +322,12 @@ def push_to_sink(session: Session, storage: Storage, sink: MediaSink, job_id: st
         metadata = {**product.metadata, METADATA_KEY: entries}
         sink.set_metadata(job.product_id, metadata)
 
-    variant_ids, warnings = link_variants(sink, product, job.color, image_ids, publish)
+    variant_ids, warnings = [], []
+    for color in colors:  # each colour's stills onto the variants of that colour
+        linked, said = link_variants(sink, product, color, of_color(image_ids, colors, color),
+                                     publish)
+        variant_ids += linked
+        warnings += said
     if warnings != recorded.get("warnings", []):
         _save(session, record, remote_files={**(record.remote_files or {}),
                                              "warnings": warnings})
@@ -404,7 +428,9 @@ def push_status(session: Session, job_id: str) -> dict[str, Any] | None:
         "image_ids": dict(record.remote_images or {}),
         "file_ids": {role: item["id"] for role, item in files.items()},
         "replaced_by": (record.remote_files or {}).get("replaced_by"),
-        "turntable_url": (files.get(TURNTABLE) or {}).get("url"),
+        # the first colour's (the only one, in most jobs)
+        "turntable_url": next((item["url"] for name, item in files.items()
+                               if is_turntable(name)), None),
         "warnings": list((record.remote_files or {}).get("warnings") or []),
         "pushed_at": record.pushed_at.isoformat() if record.pushed_at else None,
     }

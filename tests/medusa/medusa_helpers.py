@@ -24,6 +24,7 @@ from flask import Flask
 from PIL import Image
 
 from shared.angles import ANGLE_IDS
+from shared.job_colors import color_dir
 from shared.jobs import JobSource, JobStatus
 from shared.validation import DesignInfo
 from sync_service.app import create_app
@@ -93,7 +94,9 @@ def completed_job(app: Flask, product_id: str, *, preset: str = "chest-medium",
                   color: str = "#1b2a4a", mark: int = 0, animation: bool = True) -> str:
     """A completed render with real small PNG outputs, made through the service's functions
     (no Blender): the job is reported by the add-on, its outputs written to its folder, and it
-    goes `rendering -> completed` with the outputs recorded. Returns the job id."""
+    goes `rendering -> completed` with the outputs recorded. `color` may be a comma list: each
+    colour's outputs are then in its folder, as a several-colour render writes them, and each
+    colour's stills differ. Returns the job id."""
     service = app.extensions["tshirt"]
     design = png_bytes((10, 10, 10), mark=mark)
     info = DesignInfo(kind="png", width=16, height=16, size_bytes=len(design),
@@ -106,23 +109,31 @@ def completed_job(app: Flask, product_id: str, *, preset: str = "chest-medium",
         job_id = job.id
         out_dir = service.storage.outputs_dir(job_id)
         outputs = []
-        for index, angle in enumerate(ANGLE_IDS):
-            data = png_bytes(ANGLE_COLORS[index], mark=mark)
-            path = f"{out_dir}/{angle}.png"
-            service.storage.write_bytes(path, data)
-            outputs.append({"kind": "still", "angle": angle, "frame": None, "file": f"{angle}.png",
-                            "width": 16, "height": 16, "size_bytes": len(data),
-                            "sha256": hashlib.sha256(data).hexdigest(), "path": path})
-        if animation:
-            video = b"\x00\x00\x00\x18ftypmp42" + uuid.uuid4().bytes * 4
-            path = f"{out_dir}/turntable.mp4"
-            service.storage.write_bytes(path, video)
-            outputs.append({"kind": "animation", "angle": None, "frame": None,
-                            "file": "turntable.mp4", "width": 16, "height": 16,
-                            "size_bytes": len(video),
-                            "sha256": hashlib.sha256(video).hexdigest(), "path": path})
+        several = bool(options.colors)
+        for shade, hex_color in enumerate(options.colors or (options.color,)):
+            folder = f"{color_dir(hex_color)}/" if several else ""
+            tag = {"color": hex_color} if several else {}
+            for index, angle in enumerate(ANGLE_IDS):
+                data = png_bytes(ANGLE_COLORS[index], mark=mark + 1000 * shade)
+                path = f"{out_dir}/{folder}{angle}.png"
+                service.storage.write_bytes(path, data)
+                outputs.append({"kind": "still", "angle": angle, "frame": None,
+                                "file": f"{folder}{angle}.png", "width": 16, "height": 16,
+                                "size_bytes": len(data),
+                                "sha256": hashlib.sha256(data).hexdigest(), "path": path,
+                                **tag})
+            if animation:
+                video = b"\x00\x00\x00\x18ftypmp42" + uuid.uuid4().bytes * 4
+                path = f"{out_dir}/{folder}turntable.mp4"
+                service.storage.write_bytes(path, video)
+                outputs.append({"kind": "animation", "angle": None, "frame": None,
+                                "file": f"{folder}turntable.mp4", "width": 16, "height": 16,
+                                "size_bytes": len(video),
+                                "sha256": hashlib.sha256(video).hexdigest(), "path": path,
+                                **tag})
+        stills = sum(1 for o in outputs if o["kind"] == "still")
         transitions.transition(session, job_id, JobStatus.COMPLETED, outputs=outputs,
-                                stage="done", images_done=6, images_total=6)
+                                stage="done", images_done=stills, images_total=stills)
     return job_id
 
 

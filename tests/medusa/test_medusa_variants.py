@@ -138,3 +138,26 @@ def test_thumbnail_replace_and_the_shops_value_words(make_app, medusa, env, tee)
     ours = _urls(app, job)
     assert _variant_urls(got)["white"] == {tee["thumbnail"]} | ours
     assert got["thumbnail"] == _file_urls(app, job)["front_0deg"]
+
+
+def test_one_job_of_red_and_navy_on_their_variants(make_app, medusa, env, tee) -> None:
+    """Issue 15 part 1: one job `color=red,navy`, its stills by colour on each colour's
+    variants, white with none of ours, the turntables by colour."""
+    app, _pusher = make_app(MEDUSA_URL=env["url"], MEDUSA_API_KEY=env["key"])
+    job = completed_job(app, tee["id"], color="red,navy", mark=16)
+    app.extensions["tshirt"].completed(job)
+    files = _file_urls(app, job)
+    red_urls = {u for r, u in files.items() if r.startswith(RED[1:] + "/") and
+                not r.endswith("turntable")}
+    navy_urls = {u for r, u in files.items() if r.startswith(NAVY[1:] + "/") and
+                 not r.endswith("turntable")}
+    assert len(red_urls) == len(navy_urls) == 6 and _urls(app, job) >= red_urls | navy_urls
+    got = _read(medusa, tee["id"])
+    by_variant = _variant_urls(got)
+    shop_url = tee["thumbnail"]
+    assert by_variant["red"] == {shop_url} | red_urls
+    assert by_variant["navy"] == {shop_url} | navy_urls
+    assert by_variant["white"] == {shop_url}
+    assert got["thumbnail"] == shop_url
+    assert got["metadata"][TURNTABLES_KEY] == {RED: files[f"{RED[1:]}/turntable"],
+                                               NAVY: files[f"{NAVY[1:]}/turntable"]}
