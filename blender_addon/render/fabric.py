@@ -30,7 +30,7 @@ SLUB_SCALE = 60.0
 SLUB_STRETCH = 10.0
 SLUB_MEAN = 0.5
 # the noise's central band stretched to 0..1: its streaks are faint otherwise
-SLUB_SPREAD = 0.15
+SLUB_SPREAD = 0.22
 # Heather fibres: ~7 mm streaks, 0.7 mm high, pushed to high contrast.
 HEATHER_SCALE = 150.0
 HEATHER_LIGHT = 1.55

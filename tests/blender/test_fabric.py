@@ -53,6 +53,11 @@ _GRAPH = textwrap.dedent("""
     result["seam_attributes"] = [n.attribute_name for n in seamed.node_tree.nodes
                                  if n.type == "ATTRIBUTE"]
     result["plain_attributes"] = [n.type for n in mat.node_tree.nodes if n.type == "ATTRIBUTE"]
+    base = next(n for n in seamed.node_tree.nodes if n.type == "BSDF_PRINCIPLED").inputs[0]
+    materials.set_knit_detail(seamed, 1024)
+    result["seams_1024"] = base.links[0].from_node.name
+    materials.set_knit_detail(seamed, 2048)
+    result["seams_2048"] = base.links[0].from_node.name
     print("RESULT " + json.dumps(result))
 """)
 
@@ -70,6 +75,7 @@ def test_relief_only_at_final_sizes_and_the_flat_copy_keeps_the_heather():
     # seams are placed by the procedural tee's part attribute, drawn only when asked for
     assert result["seam_attributes"] == ["tshirt_part"]
     assert result["plain_attributes"] == []
+    assert (result["seams_1024"], result["seams_2048"]) == ("tshirt_knit_shade", "tshirt_seams")
 
 
 # A 2048 px frame, rendered only in a tile on the chest where the print's edge runs: a magenta
