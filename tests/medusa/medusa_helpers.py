@@ -110,27 +110,23 @@ def completed_job(app: Flask, product_id: str, *, preset: str = "chest-medium",
         out_dir = service.storage.outputs_dir(job_id)
         outputs = []
         several = bool(options.colors)
+
+        def write(kind: str, angle: str | None, name: str, data: bytes, color: str) -> None:
+            path = f"{out_dir}/{name}"
+            service.storage.write_bytes(path, data)
+            outputs.append({"kind": kind, "angle": angle, "frame": None, "file": name,
+                            "width": 16, "height": 16, "size_bytes": len(data),
+                            "sha256": hashlib.sha256(data).hexdigest(), "path": path,
+                            **({"color": color} if several else {})})
+
         for shade, hex_color in enumerate(options.colors or (options.color,)):
             folder = f"{color_dir(hex_color)}/" if several else ""
-            tag = {"color": hex_color} if several else {}
             for index, angle in enumerate(ANGLE_IDS):
-                data = png_bytes(ANGLE_COLORS[index], mark=mark + 1000 * shade)
-                path = f"{out_dir}/{folder}{angle}.png"
-                service.storage.write_bytes(path, data)
-                outputs.append({"kind": "still", "angle": angle, "frame": None,
-                                "file": f"{folder}{angle}.png", "width": 16, "height": 16,
-                                "size_bytes": len(data),
-                                "sha256": hashlib.sha256(data).hexdigest(), "path": path,
-                                **tag})
+                write("still", angle, f"{folder}{angle}.png",
+                      png_bytes(ANGLE_COLORS[index], mark=mark + 1000 * shade), hex_color)
             if animation:
-                video = b"\x00\x00\x00\x18ftypmp42" + uuid.uuid4().bytes * 4
-                path = f"{out_dir}/{folder}turntable.mp4"
-                service.storage.write_bytes(path, video)
-                outputs.append({"kind": "animation", "angle": None, "frame": None,
-                                "file": f"{folder}turntable.mp4", "width": 16, "height": 16,
-                                "size_bytes": len(video),
-                                "sha256": hashlib.sha256(video).hexdigest(), "path": path,
-                                **tag})
+                write("animation", None, f"{folder}turntable.mp4",
+                      b"\x00\x00\x00\x18ftypmp42" + uuid.uuid4().bytes * 4, hex_color)
         stills = sum(1 for o in outputs if o["kind"] == "still")
         transitions.transition(session, job_id, JobStatus.COMPLETED, outputs=outputs,
                                 stage="done", images_done=stills, images_total=stills)
