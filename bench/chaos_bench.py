@@ -91,6 +91,7 @@ class Bench:
         self.procs: list[Proc] = []
         self.kills: Counter[str] = Counter()
         self.refusals = 0  # worker starts that exited at once (broker or service away)
+        self.serve_exits = 0  # serve ended on its own (it gives up when its queue keeps dying)
         self.restarts: list[tuple[float, str, Callable[[], None]]] = []
         self.accepted: list[str] = []
         self.submit_errors: Counter[str] = Counter()
@@ -214,12 +215,18 @@ class Bench:
         return True
 
     def tend(self, now: float, *, all_now: bool = False) -> None:
-        """Start again what is due (everything with `all_now`), and a worker that ended on
-        its own (it refused to start while the broker or the service was away)."""
+        """Start again what is due (everything with `all_now`), serve when it gave up, and a
+        worker that ended on its own (it refused to start while the broker or the service was
+        away), as a service manager would."""
         due = [r for r in self.restarts if all_now or r[0] <= now]
         for item in due:
             self.restarts.remove(item)
             item[2]()
+        if self.serve is not None and not self.serve.alive() and not self.down("service"):
+            # serve gave up (its queue process kept dying): start it again, as systemd would
+            self.serve_exits += 1
+            self.serve.stop()
+            self.serve.start()
         for worker in self.workers:
             if not worker.alive() and not self.down(worker.name):
                 self.refusals += 1
@@ -348,6 +355,7 @@ class Bench:
         print(f"kills: {dict(self.kills) or 'none'}"
               + (f"; worker starts refused (broker or service away): {self.refusals}"
                  if self.workers else ""))
+        print(f"serve ended on its own and was started again: {self.serve_exits}")
         tracebacks = {p.name: p.output().count("Traceback") for p in self.procs
                       if p is not self.redis}
         print(f"tracebacks in the logs: {tracebacks}")
@@ -389,7 +397,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--max-attempts", type=int, default=3, help="TSHIRT_MAX_ATTEMPTS")
     parser.add_argument("--render-s", type=float, default=1.5, help="a fake render's length")
     parser.add_argument("--blender", action="store_true", help="the real renderer, tiny")
-    parser.add_argument("--timeout", type=float, default=900, help="the whole run at most")
+    parser.add_argument("--timeout", type=float, default=600, help="the whole run at most")
     parser.add_argument("--settle", type=float, default=90,
                         help="after the last job ends, how long to wait for its push")
     parser.add_argument("--seed", type=int, default=1)
