@@ -333,3 +333,15 @@ def test_the_poll_answers_the_apis_json(logged_in: tuple[FlaskClient, str]) -> N
     polled = client.get(f"/dashboard/api/render-jobs/{job['id']}").json
     api = client.get(f"/admin/render-jobs/{job['id']}", headers=AUTH).json
     assert polled == api
+
+
+def test_a_several_colour_job_shows_its_first_colour_and_a_count(
+        logged_in: tuple[FlaskClient, str]) -> None:
+    client, _csrf = logged_in
+    job = api_job(client, color="navy,white,#00ff00")
+    row = client.get(f"/dashboard/jobs/{job['id']}/row").text
+    assert job["color"] in row and '<span class="muted">+2</span>' in row
+    page = client.get(f"/dashboard/jobs/{job['id']}").text
+    assert all(f'data-swatch="{color}"' in page for color in job["colors"])
+    single = client.get(f"/dashboard/jobs/{api_job(client)['id']}/row").text
+    assert '<span class="muted">+' not in single
