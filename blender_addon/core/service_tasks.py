@@ -303,6 +303,12 @@ def short_time(iso: str | None) -> str:
     return f"{iso[5:10]} {iso[11:16]}"
 
 
+def colour_label(job: dict[str, Any]) -> str:
+    """A job's colour for the list: the first, and how many more a several-colour job has."""
+    more = len(job.get("colors") or []) - 1
+    return str(job.get("color", "")) + (f" +{more}" if more > 0 else "")
+
+
 def progress_sentence(job: dict[str, Any]) -> str:
     """One line for the panel: status, percent, stage."""
     status = str(job.get("status", ""))

@@ -70,7 +70,7 @@ def _history_row(item, job: dict) -> None:
     item.job_id = str(job.get("id", ""))
     item.status = str(job.get("status", ""))
     item.preset = str(job.get("preset", ""))
-    item.color = str(job.get("color", ""))
+    item.color = service_tasks.colour_label(job)
     item.created = service_tasks.short_time(job.get("created_at"))
     item.push_state = str(job.get("media_sync_status") or "")
     item.source = str(job.get("source") or "")

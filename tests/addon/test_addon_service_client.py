@@ -152,6 +152,10 @@ def test_small_helpers():
                                   template="classic-tee", quality="preview", animation=False,
                                   background="transparent")
     assert service_tasks.short_time("2026-11-28T16:46:00.175551Z") == "11-28 16:46"
+    assert service_tasks.colour_label({"color": "#1f2a44", "colors": ["#1f2a44"]}) == "#1f2a44"
+    assert service_tasks.colour_label({"color": "#1f2a44"}) == "#1f2a44"  # an older service
+    assert service_tasks.colour_label(
+        {"color": "#c8102e", "colors": ["#c8102e", "#1f2a44", "#ffffff"]}) == "#c8102e +2"
     assert service_tasks.progress_sentence(
         {"status": "rendering", "progress": 42, "stage": "stills"}) == "Rendering 42% (stills)"
     assert service_tasks.progress_sentence(
