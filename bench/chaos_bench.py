@@ -71,6 +71,8 @@ AUTH = {"Authorization": f"Bearer {TOKEN}"}
 TINY = {"resolution": 64, "samples": 1, "frames": 4, "turntable_method": "path"}
 DESIGN = REPO / "render_assets" / "designs" / "sample.png"
 FINISHED = ("completed", "failed", "cancelled")
+#: How long a drawn kind of kill waits for its target (a render) before another is drawn.
+KIND_WAIT_S = 6.0
 SETTLED_PUSH = ("pushed", "failed", "no_render", "not_configured")
 
 
@@ -289,6 +291,8 @@ class Bench:
         submitter.start()
         low, high = self.args.kill_every
         next_kill = time.monotonic() + self.rng.uniform(low, high)
+        kind: str | None = None
+        tried_until = 0.0
         while time.monotonic() < deadline:
             now = time.monotonic()
             self.tend(now)
@@ -296,11 +300,16 @@ class Bench:
             if self.settled(pushes=False):
                 break
             if now >= next_kill and sum(self.kills.values()) < self.args.max_kills:
-                for kind in self.rng.sample(list(self.actions), len(self.actions)):
-                    if self.actions[kind]():
-                        self.kills[kind] += 1
-                        break
-                next_kill = now + self.rng.uniform(low, high)
+                # The kind is drawn first and tried for a few seconds (a render may not run
+                # right now), so that kinds that are always there do not crowd out the others.
+                kind = kind or self.rng.choice(list(self.actions))
+                tried_until = tried_until or now + KIND_WAIT_S
+                done = self.actions[kind]()
+                if done:
+                    self.kills[kind] += 1
+                if done or now > tried_until:
+                    kind, tried_until = None, 0.0
+                    next_kill = now + self.rng.uniform(low, high)
             time.sleep(0.5)
         self.tend(time.monotonic(), all_now=True)
         if self.serve is not None:
