@@ -127,3 +127,17 @@ def test_reported_outputs_must_match_the_jobs_colours(make_app, tmp_path) -> Non
     assert sorted(accepted.json["outputs_by_color"]) == sorted([RED, NAVY])
     assert {o["file"] for o in accepted.json["outputs"]} >= {
         f"{RED[1:]}/front_0deg.png", f"{NAVY[1:]}/turntable.mp4"}
+
+
+def test_a_retry_keeps_the_colours_or_takes_new_ones(make_app) -> None:
+    app = make_app()
+    client = app.test_client()
+    for override, expected in (({}, [RED, NAVY]), ({"color": ["white", "red"]}, None)):
+        job = post_job(app, color="red,navy").json
+        assert client.post(f"/admin/render-jobs/{job['id']}/cancel",
+                           headers=AUTH).status_code == 200
+        retry = client.post(f"/admin/render-jobs/{job['id']}/retry", headers=AUTH,
+                            json=override)
+        assert retry.status_code == 202, retry.json
+        assert retry.json["colors"] == (expected or [parse_color("white").hex, RED])
+        assert retry.json["color"] == retry.json["colors"][0]
