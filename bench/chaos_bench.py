@@ -20,14 +20,16 @@ uploads and duplicate pushes (a job's files uploaded more than once: must be 0),
 kind, wall time. Exit status 1 when a job is lost or a push duplicated.
 
 How to run: from the repository root, `.venv/bin/python bench/chaos_bench.py --setup single`
-(about two minutes with the default 12 jobs and the fake renderer, which takes about 1.5 s a
-render) or `--setup many` (needs `redis-server` on the PATH and a PostgreSQL: set
-`TEST_POSTGRES_URL=$(.ci/postgres)`, or let the bench call `.ci/postgres`). `--jobs N`,
-`--kill-every LOW HIGH` (seconds between kills), `--max-kills`, `--seed` (a run is repeatable up
-to timing), `--blender` renders for real at tiny size (64 px, 1 sample, 4 frames) instead of the
-fake. Everything listens on 127.0.0.1 and lives in a temporary folder that is removed at the end
-(`--keep` keeps it, with every process's log); every process the bench started is ended on exit
-and on Ctrl-C.
+or `--setup many` (each 4 to 6 minutes on the 2-core box with the default 12 jobs, 30 kills and
+the fake renderer at about 1.5 s a render; `many` needs `redis-server` on the PATH and a
+PostgreSQL: set `TEST_POSTGRES_URL=$(.ci/postgres)`, or let the bench call `.ci/postgres`).
+`--jobs N`, `--kill-every LOW HIGH` (seconds between kills), `--max-kills`, `--seed` (a run is
+repeatable up to timing), `--blender` renders for real at tiny size (64 px, 1 sample, 4 frames)
+instead of the fake. A serve that gives up (its queue process died 5 times in 60 s) and a
+worker that refuses to start (broker or service away) are started again, as a service manager
+would, and counted. Everything listens on 127.0.0.1 and lives in a temporary folder that is
+removed at the end (`--keep` keeps it, with every process's log); every process the bench
+started is ended on exit and on Ctrl-C.
 """
 
 from __future__ import annotations
