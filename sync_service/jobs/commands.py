@@ -138,13 +138,14 @@ def retry_job(session: Session, storage: Storage, job_id: str, overrides: Mappin
                        code="invalid_transition")
     # Counted before looking for a live retry: one committed in between is then either seen
     # as live, or takes the slot this call computes (and this call answers with it).
+    # Checked first: a request with bad fields is refused even while a retry is alive.
+    options = parse_options(session, overrides, base=options_of(old))
+    publish = parse_publish(overrides, base=PublishOptions.from_dict(old.publish))
     earlier = session.scalar(select(func.count()).select_from(RenderJob)
                              .where(RenderJob.retried_from == job_id)) or 0
     live = _live_retry(session, job_id)
     if live is not None:
         return live, False
-    options = parse_options(session, overrides, base=options_of(old))
-    publish = parse_publish(overrides, base=PublishOptions.from_dict(old.publish))
     if not storage.exists(old.design_path):
         raise Conflict(f"The design of job {job_id} is no longer stored.", code="design_missing")
     data = storage.path(old.design_path).read_bytes()
