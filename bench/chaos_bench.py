@@ -425,7 +425,9 @@ def main() -> int:
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # the fake store's request log
     root = Path(tempfile.mkdtemp(prefix="chaos-bench-"))
     # Ctrl-C and SIGTERM alike end in `close`: every process started is stopped.
-    signal.signal(signal.SIGTERM, _interrupt)
+    # (SIGINT set explicitly: a shell starts a background job with it ignored.)
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, _interrupt)
     bench = Bench(args, root)
     code = 2
     try:
