@@ -8,7 +8,11 @@
 3. quality: SSIM (gaussian window, luminance) of the standard stills against a high-sample
    reference of the same scene;
 4. a contact sheet of the six standard views;
-5. how this machine compares with the one the targets were set on: the denoiser's time on a
+5. against the seed system: the front still with our settings and with the seed's (128
+   samples, denoising on, Blender's default light paths, denoiser and adaptive sampling, no
+   crop), on the same scene in the same run: wall and CPU times, both SSIMs against the
+   high-sample reference, and our lead (the goal: >= 10x at SSIM >= 0.98);
+6. how this machine compares with the one the targets were set on: the denoiser's time on a
    1024² frame (`denoise_probe.py`) against the issue's 1.8 s, and the two job times divided
    by that ratio. The targets are wall times on "a 2-core machine"; this prints what they
    come to on this one rather than pretending the machines are the same.
@@ -22,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -38,17 +43,56 @@ from shared.angles import ANGLE_IDS, ANGLES_BY_ID  # noqa: E402
 from shared.contracts import AnimationSpec  # noqa: E402
 from shared.quality import get_quality  # noqa: E402
 
+# The seed system's render settings, put over ours in the child process: everything Cycles
+# defaults to (light paths, light tree, adaptive sampling, denoiser quality, no texture limit),
+# 128 samples, denoising on, and the whole frame rendered (no per-view crop).
+SEED_SETTINGS = """
+import sys
+import bpy
+from blender_addon import cli
+from blender_addon.render import cycles_setup, studio
 
-def run_job(out: Path, design: Path, *args: str) -> tuple[float, dict]:
+DEFAULTS = ("max_bounces", "diffuse_bounces", "glossy_bounces", "transmission_bounces",
+            "volume_bounces", "transparent_max_bounces", "use_light_tree",
+            "use_adaptive_sampling", "adaptive_threshold", "adaptive_min_samples", "denoiser",
+            "denoising_quality", "denoising_prefilter", "denoising_input_passes",
+            "texture_limit_render")
+ours = cycles_setup.configure
+fresh = bpy.data.scenes.new("seed-defaults")  # a new scene holds Cycles' defaults
+DEFAULT_VALUES = {name: getattr(fresh.cycles, name) for name in DEFAULTS}
+bpy.data.scenes.remove(fresh)
+
+def seed_configure(scene, settings, device):
+    ours(scene, settings, device)
+    for name, value in DEFAULT_VALUES.items():
+        setattr(scene.cycles, name, value)
+    scene.cycles.samples = 128
+    scene.cycles.use_denoising = True
+
+def no_crop(scene, subject):
+    scene.render.use_border = False
+
+cycles_setup.configure = seed_configure
+studio.crop_to_subject = no_crop
+sys.exit(cli.main(sys.argv[1:]))
+"""
+
+
+def run_job(out: Path, design: Path, *args: str, seed: bool = False) -> tuple[float, dict]:
+    """Run one job through the CLI in a child process; ``seed`` renders with the seed
+    system's settings. The result carries the child's CPU seconds as ``cpu_s``."""
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    cmd = [sys.executable, "-m", "blender_addon.cli", "--design", str(design), "--out",
-           str(out), "--json", *args]
+    entry = ["-c", SEED_SETTINGS] if seed else ["-m", "blender_addon.cli"]
+    cmd = [sys.executable, *entry, "--design", str(design), "--out", str(out), "--json", *args]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True)
     wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode != 0:
         sys.exit(f"job failed ({proc.returncode}): {proc.stderr.strip()}")
     result = json.loads(proc.stdout.strip().splitlines()[-1])
+    result["cpu_s"] = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return wall, result
 
 
@@ -114,6 +158,35 @@ def compare_machines(walls: dict[str, float]) -> None:
               f"(target {TARGETS_S[job]:.0f} s; {wall:.1f} s here)")
 
 
+# The issue's goal against the seed's settings.
+SEED_LEAD = 10.0
+SEED_MIN_SSIM = 0.98
+
+
+def compare_with_seed(work: Path, design: Path, common: list[str], scaled: list[str],
+                      reference_samples: int) -> None:
+    """The front still with our settings and the seed's, scored against one reference."""
+    front = ["--quality", "standard", "--angles", "front_0deg", "--no-animation", *common,
+             *scaled]
+    reference = work / "reference" / "front_0deg.png"
+    if not reference.is_file():
+        run_job(work / "reference", design, *front, "--samples", str(reference_samples))
+    runs = {}
+    for label, seed in (("ours", False), ("seed", True)):
+        _, result = run_job(work / f"front_{label}", design, *front, seed=seed)
+        runs[label] = (result["timings"]["stills"], result["cpu_s"],
+                       ssim(luminance(work / f"front_{label}" / "front_0deg.png"),
+                            luminance(reference)))
+        still, cpu, score = runs[label]
+        print(f"front still, {label:>4} settings: {still:6.1f} s (process CPU {cpu:6.1f} s), "
+              f"SSIM {score:.4f} vs {reference_samples} spp")
+    lead = runs["seed"][0] / runs["ours"][0]
+    ok = lead >= SEED_LEAD and runs["ours"][2] >= SEED_MIN_SSIM
+    print(f"lead over the seed's settings: {lead:.1f}x wall, "
+          f"{runs['seed'][1] / runs['ours'][1]:.1f}x process CPU "
+          f"(goal >= {SEED_LEAD:.0f}x at SSIM >= {SEED_MIN_SSIM}): {'met' if ok else 'NOT met'}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     default_design = REPO / "render_assets" / "designs" / "sample.png"
@@ -124,7 +197,7 @@ def main() -> None:
                         help="multiply every resolution (quick runs on slow machines)")
     parser.add_argument("--reference-samples", type=int, default=256)
     parser.add_argument("--skip", nargs="*", default=[],
-                        choices=["standard", "preview", "ssim", "machine"])
+                        choices=["standard", "preview", "ssim", "seed", "machine"])
     parser.add_argument("--contact-sheet", type=Path,
                         default=REPO / "bench" / "results" / "contact_sheet.png")
     parser.add_argument("--keep", type=Path, help="keep the renders in this folder")
@@ -175,6 +248,9 @@ def main() -> None:
         for angle, score in scores.items():
             print(f"  SSIM {angle:>18}: {score:.4f}")
         print(f"SSIM min {min(scores.values()):.4f}, mean {np.mean(list(scores.values())):.4f}")
+
+    if "seed" not in args.skip:
+        compare_with_seed(work, args.design, common, scaled, args.reference_samples)
 
     if "machine" not in args.skip and args.scale == 1.0:  # the targets are for full size
         compare_machines(walls)
