@@ -39,7 +39,10 @@ GENERATORS = ("classic_tee",)
 REQUIRED_FIELDS = (
     "id", "name", "model", "uv_map", "material_slot", "supported_presets", "default_color",
 )
-OPTIONAL_FIELDS = ("description", "print_panels", "reference_size")
+OPTIONAL_FIELDS = ("description", "print_panels", "reference_size", "fabric")
+#: The cloth a template's shirt is made of: plain-dyed jersey, or heather (marled) jersey whose
+#: lighter and darker fibres average to the shirt colour.
+FABRICS = ("jersey", "heather")
 _ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 
 
@@ -60,6 +63,7 @@ class Template:
     default_color: str
     directory: Path
     reference_size: str = "L"
+    fabric: str = "jersey"
     print_panels: dict[str, float] = field(default_factory=dict, compare=False, hash=False)
 
     def to_dict(self) -> dict[str, Any]:
@@ -151,6 +155,9 @@ def load_template(directory: str | Path) -> Template:
         panels = {str(k): float(v["u_offset"]) for k, v in panels_raw.items()}
     except (AttributeError, KeyError, TypeError, ValueError) as exc:
         raise _invalid(path, "'print_panels' must map a side to {\"u_offset\": number}.") from exc
+    fabric = data.get("fabric", "jersey")
+    if fabric not in FABRICS:
+        raise _invalid(path, f"'fabric' must be one of {', '.join(FABRICS)}.")
     if directory.name != template_id:
         raise _invalid(path, f"'id' {template_id!r} must match the folder name.")
     return Template(
@@ -167,6 +174,7 @@ def load_template(directory: str | Path) -> Template:
         default_color=default_color,
         directory=directory,
         reference_size=str(data.get("reference_size", "L")),
+        fabric=fabric,
         print_panels=panels,
     )
 

@@ -233,6 +233,8 @@ def build_scene(
     if bpy.data.materials.get(slot_name) is None:
         material.name = slot_name
     materials.set_fabric_color(material, (1.0, 1.0, 1.0))
+    materials.set_heather(material, 1.0 if template is not None and template.fabric == "heather"
+                          else 0.0)
 
     target, half_extent = _silhouette(shirt)
     rig, camera = studio.build_rig(collection, target, half_extent)

@@ -130,3 +130,28 @@ def test_knit_shows_at_final_size_and_the_ink_is_smoother(tmp_path, designs):
     on_cotton, on_ink = _texture(luma, cotton), _texture(luma, ink)
     assert on_cotton > 0.01, on_cotton
     assert 0.2 * on_cotton < on_ink < on_cotton, (on_ink, on_cotton)
+
+
+_TEMPLATE_FABRIC = textwrap.dedent("""
+    import json, shutil, sys
+    from pathlib import Path
+    from shared.templates import default_templates_root, get_template
+    from blender_addon.render.scene import build_scene
+
+    root = Path(sys.argv[1])
+    folder = root / "heather-tee"
+    shutil.copytree(default_templates_root() / "classic-tee", folder)
+    data = json.loads((folder / "template.json").read_text())
+    (folder / "template.json").write_text(json.dumps({**data, "id": "heather-tee",
+                                                      "fabric": "heather"}))
+    result = {}
+    for template in (get_template("classic-tee"), get_template("heather-tee", root)):
+        shirt = build_scene(template=template)
+        node = shirt.material.node_tree.nodes["tshirt_heather"]
+        result[template.fabric] = node.inputs[0].default_value
+    print("RESULT " + json.dumps(result))
+""")
+
+
+def test_a_heather_templates_shirt_is_marled(tmp_path):
+    assert _run(_TEMPLATE_FABRIC, str(tmp_path)) == {"jersey": 0.0, "heather": 1.0}

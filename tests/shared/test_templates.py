@@ -36,6 +36,18 @@ def test_bundled_classic_tee():
     assert "directory" not in tee.to_dict() and tee.to_dict()["id"] == "classic-tee"
 
 
+def test_a_template_says_its_fabric(tmp_path):
+    assert get_template("classic-tee").fabric == "jersey"
+    write_template(tmp_path, {**VALID, "fabric": "heather"})
+    assert get_template("my-tee", tmp_path).fabric == "heather"
+
+
+def test_an_unknown_fabric_is_refused(tmp_path):
+    write_template(tmp_path, {**VALID, "fabric": "velvet"})
+    with pytest.raises(InvalidInput, match="'fabric' must be one of jersey, heather"):
+        get_template("my-tee", tmp_path)
+
+
 def test_an_artists_blend_template(tmp_path):
     write_template(tmp_path, VALID)
     template = get_template("my-tee", tmp_path)
