@@ -1,7 +1,8 @@
 """The store push as a queued task: one Huey task per push, retried with exponential back-off
 for `TSHIRT_PUSH_RETRY_FOR_S` (two hours by default), scheduled in the queue's storage so a
 restart picks it up again; a periodic sweep requeues pushes whose task was lost with a killed
-process. The render itself is never touched: a store that is down only delays the push.
+process or never made because the queue's broker was away. The render itself is never touched:
+a store that is down only delays the push.
 
 The app factory plugs a `MediaPusher` into the service's hooks when a store is configured:
 `completed` queues a push of every finished render, `push` is what
@@ -38,7 +39,10 @@ _log = logging.getLogger(__name__)
 EXTENSION = "tshirt_media"
 TASK_NAME = "push_media"
 #: How often the sweep looks for pushes left `pending` with no task behind them.
-SWEEP_CRONTAB = {"minute": "*/15"}
+SWEEP_CRONTAB = {"minute": "*"}
+#: A first push that has not started this long after its render completed had no task (the
+#: broker was away when it was queued). Pushing is idempotent, so a late duplicate is harmless.
+UNSTARTED_AFTER_S = 60
 
 
 class MediaPusher:
@@ -72,10 +76,16 @@ class MediaPusher:
 
     def enqueue(self, job_id: str, delay_s: float = 0, first_attempt_at: float | None = None
                 ) -> None:
-        if delay_s > 0:
-            self.task.schedule((job_id, first_attempt_at), delay=delay_s)
-        else:
-            self.task(job_id, first_attempt_at)
+        """Queue a push. With the broker away the push stays `pending` and the sweep queues
+        it once the broker answers: a finished render's upload must not fail on the queue."""
+        try:
+            if delay_s > 0:
+                self.task.schedule((job_id, first_attempt_at), delay=delay_s)
+            else:
+                self.task(job_id, first_attempt_at)
+        except Exception as exc:  # noqa: BLE001 - Redis or the SQLite queue file, any failure
+            _log.warning("push of job %s recorded but not queued (the queue's broker is "
+                         "unreachable: %s); the sweep queues it", job_id, exc)
 
     def completed(self, job_id: str) -> None:
         """A render finished: its push is now pending and queued."""
@@ -140,13 +150,18 @@ class MediaPusher:
 
     def requeue_stale(self) -> int:
         """Queue again every completed job whose push is `pending` but has not moved for
-        longer than the longest back-off (its task was lost, e.g. with a killed process)."""
-        cutoff = utcnow() - timedelta(seconds=self.settings.max_delay_s + 600)
+        longer than the longest back-off (its task was lost, e.g. with a killed process), or
+        whose first push never started (its task was never made: the broker was away)."""
+        now = utcnow()
+        cutoff = now - timedelta(seconds=self.settings.max_delay_s + 600)
+        started = select(MediaPush.id).where(MediaPush.job_id == RenderJob.id).exists()
         with self.db.session() as session:
             job_ids = list(session.scalars(select(RenderJob.id).where(
                 RenderJob.status == JobStatus.COMPLETED.value,
                 RenderJob.media_sync_status == MediaSyncStatus.PENDING.value,
-                RenderJob.updated_at < cutoff)))
+                (RenderJob.updated_at < cutoff)
+                | (~started & (RenderJob.updated_at < now - timedelta(
+                    seconds=UNSTARTED_AFTER_S))))))
         for job_id in job_ids:
             self.enqueue(job_id)
         if job_ids:

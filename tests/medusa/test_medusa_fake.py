@@ -156,3 +156,28 @@ def test_bad_configuration_is_refused(config):
 
 def test_nothing_configured_is_not_an_error():
     assert not media_settings({}).configured
+
+
+def test_a_push_the_broker_could_not_queue_is_queued_by_the_sweep(make_app, fake):
+    """Redis (or the queue file) away when a render completes: the render's delivery does not
+    fail, the push waits `pending`, and the sweep queues it once the broker answers."""
+    product = fake.add_product()
+    app, pusher = make_app(MEDUSA_URL=fake.url, MEDUSA_API_KEY=API_KEY)
+    job_id = completed_job(app, product["id"])
+    real_enqueue = pusher.huey.enqueue
+
+    def broker_down(_task):
+        raise ConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    pusher.huey.enqueue = broker_down
+    app.extensions["tshirt"].completed(job_id)  # no exception: the upload is answered
+    assert state(app, job_id)[0] == "pending" and fake.count("POST", "/admin/uploads") == 0
+    assert pusher.requeue_stale() == 0  # too soon: a queued push may simply not have started
+
+    pusher.huey.enqueue = real_enqueue
+    with app.extensions["tshirt"].db.session() as session:
+        session.get(RenderJob, job_id).updated_at -= timedelta(minutes=2)
+        session.commit()
+    assert pusher.requeue_stale() == 1
+    assert state(app, job_id)[0] == "pushed"
+    assert pusher.requeue_stale() == 0
