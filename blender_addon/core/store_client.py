@@ -87,17 +87,7 @@ class StoreClient:
     def submit_job(self, design: str | Path, fields: dict[str, str]) -> dict[str, Any]:
         """Queue a render on the service ("Render on the farm"); returns the new job."""
         validation.check_safe_id(fields.get("product_id", ""), "product id")
-        design = Path(design)
-        try:
-            data = design.read_bytes()
-        except OSError as exc:
-            raise errors.InvalidInput(f"The design {design} cannot be read.") from exc
-        info = validation.inspect_design_bytes(data)
-        job = self._post("/admin/render-jobs", data=fields, files={
-            "design": (validation.ascii_filename(design.name), data, info.media_type)})
-        if not isinstance(job.get("id"), str):
-            raise errors.SyncFailed("The sync service answered without a job id.")
-        return job
+        return self._create_job(Path(design), fields, unreadable="cannot be read")
 
     def get_job(self, job_id: str) -> dict[str, Any]:
         return self._request("GET", f"/admin/render-jobs/{quote(job_id)}", timeout=POLL_TIMEOUT)
@@ -182,24 +172,27 @@ class StoreClient:
             "background": spec.background,
             "template_id": spec.template,
         }
-        design = Path(spec.design)
-        try:
-            design_bytes = design.read_bytes()
-        except OSError as exc:
-            raise errors.InvalidInput(f"The design {design} is no longer there.") from exc
-        info = validation.inspect_design_bytes(design_bytes)
-        job = self._post("/admin/render-jobs", data=fields, files={
-            "design": (validation.ascii_filename(design.name), design_bytes, info.media_type),
-        })
-        job_id = job.get("id")
-        if not isinstance(job_id, str):
-            raise errors.SyncFailed("The sync service answered without a job id.")
-        url = f"{self.base_url}/admin/render-jobs/{quote(job_id)}/outputs"
+        job = self._create_job(Path(spec.design), fields, unreadable="is no longer there")
+        url = f"{self.base_url}/admin/render-jobs/{quote(job['id'])}/outputs"
         try:
             return self._answer("POST", url, lambda: http.post_outputs(self.session, url,
                                                                        output_dir))
         except OSError as exc:
             raise errors.InvalidInput(f"A render file is missing: {exc.filename}.") from exc
+
+    def _create_job(self, design: Path, fields: dict[str, str], *,
+                    unreadable: str) -> dict[str, Any]:
+        """``POST /admin/render-jobs`` with the design file and the form fields; the new job."""
+        try:
+            data = design.read_bytes()
+        except OSError as exc:
+            raise errors.InvalidInput(f"The design {design} {unreadable}.") from exc
+        info = validation.inspect_design_bytes(data)
+        job = self._post("/admin/render-jobs", data=fields, files={
+            "design": (validation.ascii_filename(design.name), data, info.media_type)})
+        if not isinstance(job.get("id"), str):
+            raise errors.SyncFailed("The sync service answered without a job id.")
+        return job
 
     def _post(self, path: str, **kwargs: Any) -> dict[str, Any]:
         return self._request("POST", path, **kwargs)
