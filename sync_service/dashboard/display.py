@@ -8,9 +8,10 @@ from datetime import datetime
 from typing import Any
 
 from shared.angles import ANGLES, THUMBNAIL_ANGLE
-from shared.design_image import PrintResolution, print_resolution
+from shared.design_image import PrintResolution
 from shared.jobs import RUNNING, JobStatus, MediaSyncStatus
 from shared.presets import PRESETS
+from shared.validation import resolution_at
 
 #: Statuses a job can still leave by itself: the pages keep polling while a job is in one.
 LIVE_STATUSES = frozenset({JobStatus.PENDING, *RUNNING})
@@ -62,12 +63,12 @@ def placement_label(preset_id: str) -> str:
 
 
 def design_resolution(job: dict[str, Any]) -> PrintResolution | None:
-    """How sharp the design prints at the job's placement (the rule of `shared/`)."""
-    preset = PRESETS.get(job["preset"])
+    """How sharp the design prints at the job's placement: the API's own rule, whose sentence
+    is the job's `warnings`."""
     width, height = job["design"]["width"], job["design"]["height"]
-    if preset is None or not width or not height:
+    if job["preset"] not in PRESETS or not width or not height:
         return None
-    return print_resolution(width, height, preset.width_cm, preset.height_cm)
+    return resolution_at(job["preset"], width, height)
 
 
 def human_bytes(size: int | None) -> str:
