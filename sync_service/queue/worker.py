@@ -405,7 +405,6 @@ class _Follower:
         self.status = JobStatus.COMPOSITING.value
         self.latest: ProgressEvent | None = None
         self.dirty = False
-        self.last_write = time.monotonic()
 
     def on_event(self, event: ProgressEvent) -> bool:
         self.latest = event
@@ -415,7 +414,9 @@ class _Follower:
                 return self._lost()
             self.status = JobStatus.RENDERING.value
             return self._write()
-        if time.monotonic() - self.last_write >= self.worker.settings.heartbeat_s:
+        # The heartbeat thread's bare writes count too: the job's row takes one write per
+        # interval, not one from each thread.
+        if time.monotonic() - self.run.last_beat >= self.worker.settings.heartbeat_s:
             return self._write()
         return False
 
@@ -427,7 +428,7 @@ class _Follower:
             self._write()
 
     def _write(self) -> bool:
-        self.last_write = self.run.last_beat = time.monotonic()
+        self.run.last_beat = time.monotonic()
         event, self.dirty = self.latest, False
         if not self.worker.write_progress(self.run, self.status, event):
             return self._lost()
