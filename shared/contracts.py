@@ -19,7 +19,7 @@ from .angles import ANGLE_IDS, parse_angles
 from .colors import parse_color
 from .errors import InvalidInput
 from .job_colors import check_output_name, parse_spec_colors
-from .presets import get_preset
+from .prints import PrintSpec, read_spec_prints
 from .quality import DEFAULT_QUALITY, get_quality
 from .spec_fields import (
     SPEC_VERSION,
@@ -31,6 +31,7 @@ from .spec_fields import (
     spec_error,
     typed,
 )
+from .templates import check_template_ref
 from .validation import check_safe_id, file_sha256
 
 DEFAULT_TEMPLATE = "classic-tee"
@@ -91,8 +92,8 @@ class RenderSpec:
     """Everything the renderer needs for one job. The panel, the CLI and the worker build one;
     the renderer takes nothing else."""
 
-    design: str
-    preset: str
+    #: What prints where (version 1's `design` and `preset` read as one print).
+    prints: tuple[PrintSpec, ...]
     #: The shirt colour; with several, the first of `colors`.
     color: str
     output_dir: str
@@ -116,6 +117,7 @@ class RenderSpec:
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
+        data["prints"] = [p.to_dict() for p in self.prints]
         data["angles"] = list(self.angles)
         if self.colors:
             data["colors"] = list(self.colors)
@@ -131,27 +133,25 @@ class RenderSpec:
         """Parse and validate; values come back normalised (colour as `#rrggbb`, angles in
         media order)."""
         what = "render spec"
-        allowed = {f.name for f in fields(cls)}
-        values = check_fields(what, data, allowed, {"design", "preset", "color", "output_dir"})
+        allowed = {f.name for f in fields(cls)} | {"design", "preset"}
+        values = check_fields(what, data, allowed, {"color", "output_dir"})
         check_version(what, values)
-        for name in ("design", "preset", "color", "output_dir", "template", "quality",
-                     "background"):
+        values["prints"] = read_spec_prints(what, values)
+        for name in ("color", "output_dir", "template", "quality", "background"):
             if name in values:
                 typed(what, name, values[name], str)
-        for name in ("design", "output_dir"):
-            if not values[name].strip():
-                raise spec_error(f"{what} field {name!r} must not be empty.")
+        if not values["output_dir"].strip():
+            raise spec_error(f"{what} field 'output_dir' must not be empty.")
         angles = values.get("angles")
         if angles is not None:
             typed(what, "angles", angles, (list, tuple))
             if not all(isinstance(a, str) for a in angles):
                 raise spec_error(f"{what} field 'angles' must be a list of angle ids.")
         try:
-            get_preset(values["preset"])
             values["color"] = parse_color(values["color"]).hex
             get_quality(values.get("quality", DEFAULT_QUALITY))
             values["angles"] = parse_angles(angles)
-            check_safe_id(values.get("template", DEFAULT_TEMPLATE), "template id")
+            check_template_ref(values.get("template", DEFAULT_TEMPLATE))
             if values.get("job_id") is not None:
                 check_safe_id(values["job_id"], "job id")
         except InvalidInput as error:
@@ -296,20 +296,34 @@ class OutputFile:
 
 @dataclass(frozen=True)
 class PrintedDesign:
-    """The design as it printed: the upright image's pixel size and its resolution (design
-    pixels per printed inch) at the placement."""
+    """A design as it printed: the upright image's size, its DPI at its final size, and (from
+    version 2) its preset and final box in cm (`shared.prints.PrintBox.to_dict`)."""
 
     width: int
     height: int
     dpi: float
+    preset: str | None = None
+    box: dict[str, Any] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        for name in ("preset", "box"):
+            if data[name] is None:
+                del data[name]
+        return data
 
     @classmethod
     def from_dict(cls, data: object) -> PrintedDesign:
         what = "manifest design"
-        values = check_fields(what, data, {"width", "height", "dpi"}, {"width", "height", "dpi"})
+        values = check_fields(what, data, {"width", "height", "dpi", "preset", "box"},
+                              {"width", "height", "dpi"})
+        preset = values.get("preset")
+        box = values.get("box")
         return cls(width=int_in(what, "width", values["width"], 1, 100_000),
                    height=int_in(what, "height", values["height"], 1, 100_000),
-                   dpi=typed(what, "dpi", values["dpi"], float))
+                   dpi=typed(what, "dpi", values["dpi"], float),
+                   preset=None if preset is None else typed(what, "preset", preset, str),
+                   box=None if box is None else typed(what, "box", box, dict))
 
 
 @dataclass(frozen=True)
@@ -324,9 +338,12 @@ class Manifest:
     created_at: str
     device: str = "CPU"
     spec_version: int = SPEC_VERSION
+    #: The first print's design (what a version-1 reader takes); all of them in `prints`.
     design: PrintedDesign | None = None
     #: Sentences for the people who print it (`validation.print_warnings`).
     warnings: tuple[str, ...] = ()
+    #: Every print, in the spec's order, with its final box.
+    prints: tuple[PrintedDesign, ...] = ()
 
     @property
     def stills(self) -> dict[str, OutputFile]:
@@ -355,8 +372,9 @@ class Manifest:
             "created_at": self.created_at,
             "outputs": [o.to_dict() for o in self.outputs],
             "timings": dict(self.timings),
-            "design": asdict(self.design) if self.design else None,
+            "design": self.design.to_dict() if self.design else None,
             "warnings": list(self.warnings),
+            "prints": [p.to_dict() for p in self.prints],
         }
 
     def to_json(self) -> str:
@@ -395,6 +413,8 @@ class Manifest:
             device=typed(what, "device", values.get("device", "CPU"), str),
             design=None if design is None else PrintedDesign.from_dict(design),
             warnings=tuple(warnings),
+            prints=tuple(PrintedDesign.from_dict(p)
+                         for p in typed(what, "prints", values.get("prints", []), list)),
         )
 
     @classmethod

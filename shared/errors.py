@@ -27,6 +27,8 @@ EXIT_CODES: dict[str, int] = {
     "file_too_large": 10,
     "image_too_large": 11,
     "invalid_spec": 12,
+    "print_out_of_area": 13,
+    "model_too_large": 14,
     "render_failed": 20,
     "cancelled": 130,  # the shell convention for "stopped by SIGINT"
 }

@@ -1,4 +1,4 @@
-"""The nine print placements and the maths that fits a design into one.
+"""The print placements and the maths that fits a design into one.
 
 Measurements are the ones print shops publish for DTG/screen printing on an adult tee, taken on
 a reference size-L shirt:
@@ -12,6 +12,12 @@ a reference size-L shirt:
 - A small chest print is about 4 in (10 cm) wide, top 3 in below the collar; a standard
   ("medium") print is 10 x 12 in; a small back print under the collar sits 2 in below it.
 - Lower-back prints are measured up from the hem: 3 in (7.6 cm) above it.
+- A left-chest (pocket) logo is up to 4 x 4 in, its centre about 3.5 in toward the wearer's
+  left of the centre line, its top 3 in below the collar seam, as on the full chest prints.
+- Sleeve prints are up to about 3.5 x 3.5 in, centred on the outside of the sleeve; a sleeve's
+  printable area is about 4.5 x 4.5 in (a short sleeve is ~8 in from shoulder seam to hem).
+- A printed neck label (tagless) sits inside the back neck, about 3 x 3 in, its top 0.5 in
+  below the collar seam.
 - Minimum print resolution is 150 DPI at the printed size; 300 DPI is ideal.
 
 Panel coordinates (what `NormBox` uses) are normalised on the reference shirt's flat body panel,
@@ -36,11 +42,18 @@ BODY_LENGTH_CM = 74.0
 FRONT_NECK_DROP_CM = 9.0
 BACK_NECK_DROP_CM = 2.5
 
-Side = Literal["front", "back"]
-Anchor = Literal["collar", "hem"]
+#: Where a print is: a body side seen from outside, a sleeve seen from its outside, or the
+#: inside of the back neck (seen from the front, through the neck opening).
+Side = Literal["front", "back", "sleeve-left", "sleeve-right", "neck"]
+SIDES: tuple[str, ...] = ("front", "back", "sleeve-left", "sleeve-right", "neck")
+#: What a print's vertical position is measured from: the collar seam, the hem, or (on a
+#: sleeve) the centre of the sleeve's outside.
+Anchor = Literal["collar", "hem", "sleeve"]
 
 AREAS = ("chest", "back", "back-bottom")
 SIZES = ("small", "medium", "large")
+#: A sleeve's printable area (see the module docstring), centred on the sleeve.
+SLEEVE_AREA_CM = (11.4, 11.4)
 
 
 @dataclass(frozen=True)
@@ -71,20 +84,28 @@ class Preset:
     #: bottom edge, depending on `anchor`.
     offset_cm: float
     label: str
+    #: The area's centre, in cm toward the viewer's right of the centre line (or, on a sleeve,
+    #: of the sleeve's centre).
+    center_x_cm: float = 0.0
 
     @property
     def top_cm(self) -> float:
-        """Distance of the area's top edge below the HPS line."""
+        """Distance of the area's top edge below the HPS line (on a sleeve: above its centre,
+        negative, since the area is centred there)."""
         if self.anchor == "hem":
             return BODY_LENGTH_CM - self.offset_cm - self.height_cm
+        if self.anchor == "sleeve":
+            return -self.height_cm / 2
         neck_drop = FRONT_NECK_DROP_CM if self.side == "front" else BACK_NECK_DROP_CM
         return neck_drop + self.offset_cm
 
     @property
     def box(self) -> NormBox:
-        """The whole print area in panel coordinates (centred horizontally)."""
+        """The whole print area in panel coordinates (front and back only)."""
+        if self.side not in ("front", "back"):
+            raise ValueError(f"{self.id} is not on the body's flat panel.")
         return NormBox(
-            x=(BODY_WIDTH_CM - self.width_cm) / 2 / BODY_WIDTH_CM,
+            x=(BODY_WIDTH_CM / 2 + self.center_x_cm - self.width_cm / 2) / BODY_WIDTH_CM,
             y=self.top_cm / BODY_LENGTH_CM,
             w=self.width_cm / BODY_WIDTH_CM,
             h=self.height_cm / BODY_LENGTH_CM,
@@ -96,12 +117,13 @@ def _inches(width: float, height: float) -> tuple[float, float]:
 
 
 def _preset(area: str, size: str, side: Side, size_in: tuple[float, float], anchor: Anchor,
-            offset_in: float, label: str) -> Preset:
+            offset_in: float, label: str, *, preset_id: str = "", center_x_in: float = 0.0
+            ) -> Preset:
     width_cm, height_cm = _inches(*size_in)
     return Preset(
-        id=f"{area}-{size}", area=area, size=size, side=side, width_cm=width_cm,
+        id=preset_id or f"{area}-{size}", area=area, size=size, side=side, width_cm=width_cm,
         height_cm=height_cm, anchor=anchor, offset_cm=round(offset_in * CM_PER_INCH, 1),
-        label=label,
+        label=label, center_x_cm=round(center_x_in * CM_PER_INCH, 1),
     )
 
 
@@ -119,6 +141,16 @@ PRESETS: dict[str, Preset] = {
                 "Lower back, medium (10 x 6 in)"),
         _preset("back-bottom", "large", "back", (12, 8), "hem", 3,
                 "Lower back, large (12 x 8 in)"),
+        # beside the nine: a pocket logo over the heart (the wearer's left is the viewer's
+        # right), the sleeves, and a printed label inside the back neck
+        _preset("chest", "small", "front", (4, 4), "collar", 3, "Left chest (4 x 4 in)",
+                preset_id="chest-left", center_x_in=3.5),
+        _preset("sleeve", "small", "sleeve-left", (3.5, 3.5), "sleeve", 0,
+                "Left sleeve (3.5 x 3.5 in)", preset_id="sleeve-left"),
+        _preset("sleeve", "small", "sleeve-right", (3.5, 3.5), "sleeve", 0,
+                "Right sleeve (3.5 x 3.5 in)", preset_id="sleeve-right"),
+        _preset("neck", "small", "neck", (3, 3), "collar", 0.5, "Neck label (3 x 3 in)",
+                preset_id="neck-label"),
     )
 }
 PRESET_IDS: tuple[str, ...] = tuple(PRESETS)

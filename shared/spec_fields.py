@@ -11,7 +11,8 @@ from typing import Any
 
 from .errors import InvalidInput, TshirtError
 
-SPEC_VERSION = 1
+#: 2: a RenderSpec carries a list of prints (version 1's one design and preset still read).
+SPEC_VERSION = 2
 
 
 def spec_error(message: str) -> InvalidInput:

@@ -32,6 +32,7 @@ from typing import Any
 from .colors import parse_color
 from .errors import InvalidInput
 from .presets import PRESETS
+from .validation import check_safe_id
 
 TEMPLATE_FILE = "template.json"
 MODEL_KINDS = ("procedural", "blend")
@@ -200,3 +201,10 @@ def get_template(template_id: str, root: str | Path | None = None) -> Template:
             f"Unknown template {template_id!r} (known: {known}).", code="unknown_template"
         )
     return templates[template_id]
+
+
+def check_template_ref(value: object) -> str:
+    """A template id, or the absolute path of a template folder (the CLI's `--template DIR`)."""
+    if isinstance(value, str) and Path(value).is_absolute():
+        return value
+    return check_safe_id(value, "template id")
