@@ -15,7 +15,7 @@ from types import ModuleType
 
 MODULES = (
     "angles", "child_process", "colors", "contracts", "design_image", "errors", "http", "icc",
-    "job_colors", "jobs", "presets", "quality", "templates", "validation",
+    "job_colors", "jobs", "presets", "prints", "quality", "templates", "validation",
 )
 
 try:
