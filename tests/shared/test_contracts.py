@@ -79,7 +79,7 @@ def test_backgrounds(background, expected):
     ({"animation": {"format": "gif"}}, "invalid_spec", "gif"),
     ({"animation": {"loop": True}}, "invalid_spec", "loop"),
     ({"animation": []}, "invalid_spec", "JSON object"),
-    ({"spec_version": 2}, "invalid_spec", "version 2"),
+    ({"spec_version": 3}, "invalid_spec", "version 3"),
     ({"spec_version": "1"}, "invalid_spec", "spec_version"),
 ])
 def test_bad_specs_name_the_problem(change, code, fragment):
@@ -93,7 +93,8 @@ def test_missing_required_field(field):
     data = dict(MINIMAL)
     del data[field]
     error = spec_error(data)
-    assert error.message == f"Missing field(s) in render spec: {field}."
+    suffix = " (or 'prints')" if field in ("design", "preset") else ""
+    assert error.message == f"Missing field(s) in render spec: {field}{suffix}."
 
 
 @pytest.mark.parametrize("text", ["", "{", "[]", "null", "\"spec\""])

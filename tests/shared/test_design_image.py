@@ -27,7 +27,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from PIL import Image, ImageCms
 
-from shared import design_image, icc, presets
+from shared import design_image, icc, presets, prints
 from shared.colors import linear_to_srgb
 from shared.errors import InvalidInput
 from shared.presets import PRESETS
@@ -267,10 +267,10 @@ def test_blurry_acceptable_sharp_with_the_figure():
 @pytest.mark.parametrize("size", [(120, 120), (1200, 900), (900, 1200), (4000, 5000)])
 def test_the_same_figure_as_the_placement(preset_id, size):
     preset = PRESETS[preset_id]
-    placement = presets.fit_design(preset, *size)
+    placement = prints.fit_print(prints.PrintSpec("d.png", preset_id), *size)
     resolution = design_image.print_resolution(*size, preset.width_cm, preset.height_cm)
     assert math.isclose(resolution.dpi, placement.dpi, rel_tol=1e-9)
-    assert (resolution.quality == "blurry") is placement.prints_blurry
+    assert (resolution.quality == "blurry") is (placement.dpi < presets.MIN_PRINT_DPI)
 
 
 def test_impossible_boxes_are_refused():

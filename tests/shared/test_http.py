@@ -23,6 +23,7 @@ from shared.http import (
     project_version,
     session_with_retries,
 )
+from shared.prints import PrintSpec
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -199,7 +200,7 @@ def _finished_render(folder: Path) -> Path:
             kind="still" if name.endswith(".png") else "animation", file=name, width=4,
             height=4, sha256=hashlib.sha256(data).hexdigest(), size_bytes=len(data),
             angle="front_0deg" if name.endswith(".png") else None))
-    spec = RenderSpec(design="d.png", preset="chest-medium", color="#ffffff",
+    spec = RenderSpec(prints=(PrintSpec("d.png", "chest-medium"),), color="#ffffff",
                       output_dir=str(folder))
     manifest = Manifest(spec=spec, blender_version="5.0.1", outputs=tuple(outputs),
                         timings={"total": 1.0}, created_at="2025-01-01T00:00:00Z")

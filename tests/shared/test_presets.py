@@ -1,26 +1,53 @@
 """Print placements: real print-shop sizes, and how a design is fitted into one."""
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
 from shared.errors import InvalidInput
 from shared.presets import (
     AREAS,
+    BACK_NECK_DROP_CM,
     BODY_LENGTH_CM,
     BODY_WIDTH_CM,
-    MIN_PRINT_DPI,
     PRESET_IDS,
     PRESETS,
     SIZES,
-    fit_design,
     get_preset,
 )
+from shared.prints import PRINTABLE_AREAS
+
+NINE = tuple(f"{a}-{s}" for a in AREAS for s in SIZES)
+BODY = tuple(p for p in PRESET_IDS if PRESETS[p].side in ("front", "back"))
 
 
-def test_nine_presets_named_area_size():
-    assert len(PRESET_IDS) == 9
-    assert set(PRESET_IDS) == {f"{a}-{s}" for a in AREAS for s in SIZES}
+def test_the_nine_presets_named_area_size_and_four_beside_them():
+    assert set(NINE) <= set(PRESET_IDS) and len(PRESET_IDS) == 13
+    assert set(PRESET_IDS) - set(NINE) == {"chest-left", "sleeve-left", "sleeve-right",
+                                           "neck-label"}
+
+
+def test_a_pocket_logo_sits_over_the_heart():
+    logo = PRESETS["chest-left"]
+    assert (logo.width_cm, logo.height_cm) == (10.2, 10.2)
+    # the wearer's left is the viewer's right: 3.5 in from the centre line, as high as the
+    # other chest prints
+    assert logo.side == "front" and logo.center_x_cm == pytest.approx(8.9)
+    assert logo.top_cm == PRESETS["chest-small"].top_cm
+
+
+def test_sleeve_prints_are_centred_on_their_sleeve():
+    for side in ("left", "right"):
+        preset = PRESETS[f"sleeve-{side}"]
+        assert preset.side == f"sleeve-{side}" and preset.anchor == "sleeve"
+        assert (preset.width_cm, preset.height_cm) == (8.9, 8.9)
+        assert preset.top_cm == pytest.approx(-preset.height_cm / 2)
+        left, top, right, bottom = PRINTABLE_AREAS[preset.side]
+        assert left < -preset.width_cm / 2 and right > preset.width_cm / 2
+
+
+def test_the_neck_label_is_inside_the_back_neck_below_the_collar():
+    label = PRESETS["neck-label"]
+    assert label.side == "neck" and (label.width_cm, label.height_cm) == (7.6, 7.6)
+    assert label.top_cm == pytest.approx(BACK_NECK_DROP_CM + 1.3)
 
 
 @pytest.mark.parametrize("preset_id", ["chest-large", "back-large"])
@@ -37,16 +64,17 @@ def test_small_chest_print_is_about_four_inches_wide():
 
 def test_sides():
     assert {p.side for p in PRESETS.values() if p.area == "chest"} == {"front"}
-    assert {p.side for p in PRESETS.values() if p.area != "chest"} == {"back"}
+    assert {PRESETS[p].side for p in NINE if PRESETS[p].area != "chest"} == {"back"}
 
 
-@pytest.mark.parametrize("preset_id", PRESET_IDS)
-def test_every_area_lies_on_the_shirt_below_the_neck(preset_id):
+@pytest.mark.parametrize("preset_id", BODY)
+def test_every_body_area_lies_on_the_shirt_below_the_neck(preset_id):
     preset = PRESETS[preset_id]
     box = preset.box
     assert box.x > 0 and box.x + box.w < 1
     assert box.y > 0 and box.y + box.h < 1
-    assert box.x + box.w / 2 == pytest.approx(0.5)  # centred horizontally
+    centre = 0.5 + preset.center_x_cm / BODY_WIDTH_CM
+    assert box.x + box.w / 2 == pytest.approx(centre)  # centred on its centre line
     assert box.w * BODY_WIDTH_CM == pytest.approx(preset.width_cm)
     assert box.h * BODY_LENGTH_CM == pytest.approx(preset.height_cm)
 
@@ -70,53 +98,3 @@ def test_unknown_preset_is_a_clear_error():
         get_preset("chest-huge")
     assert info.value.code == "unknown_preset"
     assert "chest-huge" in info.value.message and "chest-small" in info.value.message
-
-
-def test_landscape_design_fills_the_width_and_hangs_from_the_top():
-    placement = fit_design("chest-large", 2400, 1200)
-    area = PRESETS["chest-large"].box
-    assert placement.box.w == pytest.approx(area.w)
-    assert placement.box.y == pytest.approx(area.y)
-    assert placement.height_cm == pytest.approx(30.5 / 2)
-    assert placement.dpi == pytest.approx(2400 / (30.5 / 2.54))
-
-
-def test_portrait_design_fills_the_height_and_is_centred():
-    placement = fit_design("chest-large", 1000, 4000)
-    area = PRESETS["chest-large"].box
-    assert placement.box.h == pytest.approx(area.h)
-    assert placement.box.x + placement.box.w / 2 == pytest.approx(0.5)
-    assert placement.box.w < area.w
-
-
-def test_low_resolution_is_flagged_below_150_dpi():
-    # 12 x 16 in at 150 DPI is 1800 x 2400: the height limits (40.6 cm is 15.98 in).
-    assert fit_design("chest-large", 1800, 2400).dpi == pytest.approx(2400 / (40.6 / 2.54))
-    assert not fit_design("chest-large", 1800, 2400).prints_blurry
-    low = fit_design("chest-large", 600, 800)
-    assert low.dpi < MIN_PRINT_DPI and low.prints_blurry
-
-
-@pytest.mark.parametrize("size", [(0, 10), (10, 0), (-1, 5), (1.5, 2)])
-def test_impossible_sizes_are_refused(size):
-    with pytest.raises(InvalidInput):
-        fit_design("chest-small", *size)
-
-
-@given(
-    preset_id=st.sampled_from(PRESET_IDS),
-    width=st.integers(1, 20000),
-    height=st.integers(1, 20000),
-)
-def test_fit_keeps_aspect_ratio_stays_inside_and_touches_two_edges(preset_id, width, height):
-    placement = fit_design(preset_id, width, height)
-    area, box = placement.preset.box, placement.box
-    eps = 1e-9
-    assert box.x >= area.x - eps and box.x + box.w <= area.x + area.w + eps
-    assert box.y == pytest.approx(area.y)
-    assert box.y + box.h <= area.y + area.h + eps
-    assert placement.width_cm / placement.height_cm == pytest.approx(width / height, rel=1e-9)
-    fills_width = box.w == pytest.approx(area.w)
-    fills_height = box.h == pytest.approx(area.h)
-    assert fills_width or fills_height
-    assert placement.dpi == pytest.approx(height / (placement.height_cm / 2.54))
