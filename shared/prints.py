@@ -20,8 +20,17 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from .design_image import PrintResolution
 from .errors import InvalidInput
-from .presets import CM_PER_INCH, PRESETS, SLEEVE_AREA_CM, Preset, get_preset
+from .presets import (
+    CM_PER_INCH,
+    IDEAL_PRINT_DPI,
+    MIN_PRINT_DPI,
+    PRESETS,
+    SLEEVE_AREA_CM,
+    Preset,
+    get_preset,
+)
 from .spec_fields import check_fields, spec_error, typed
 
 #: How many prints one job may carry (front, back, two sleeves, a label, and some room).
@@ -201,6 +210,20 @@ def place_prints(prints: tuple[PrintSpec, ...],
         check_inside(fitted, index)
         placed.append(fitted)
     return placed
+
+
+def print_warnings(placed: list[PlacedPrint]) -> list[str]:
+    """The print-resolution sentences of a job, each at its print's final size; with several
+    prints each names its print (one print reads as a version-1 job's warning did)."""
+    warnings = []
+    for index, fitted in enumerate(placed, start=1):
+        quality = ("blurry" if fitted.dpi < MIN_PRINT_DPI else
+                   "acceptable" if fitted.dpi < IDEAL_PRINT_DPI else "sharp")
+        warning = PrintResolution(fitted.dpi, quality).warning
+        if warning:
+            prefix = f"Print {index} ({fitted.spec.preset}): " if len(placed) > 1 else ""
+            warnings.append(prefix + warning)
+    return warnings
 
 
 def read_spec_prints(what: str, values: dict) -> tuple[PrintSpec, ...]:

@@ -17,7 +17,9 @@ from shared.prints import (
     fit_print,
     outside_by,
     place_prints,
+    print_warnings,
 )
+from shared.validation import print_warnings as preset_warnings
 
 
 def fit(preset: str, width: int, height: int, **changes):
@@ -176,3 +178,12 @@ def test_bad_print_lists_are_refused(data, fragment):
     with pytest.raises(InvalidInput) as info:
         RenderSpec.from_dict({**SPEC, **data})
     assert fragment in info.value.message
+
+
+def test_warnings_are_at_each_prints_final_size_and_name_it_when_there_are_several():
+    low = fit("chest-large", 600, 800)
+    assert print_warnings([low]) == preset_warnings("chest-large", 600, 800)
+    sharp_when_small = fit("chest-large", 600, 800, scale=0.15)
+    assert print_warnings([sharp_when_small]) == []
+    both = print_warnings([fit("chest-small", 4000, 4000), low])
+    assert len(both) == 1 and both[0].startswith("Print 2 (chest-large): The design is 50 DPI")
