@@ -28,79 +28,30 @@ if __name__ == "__main__" and not __package__:
 
 import argparse
 import contextlib
-import csv
-import io
 import json
 import logging
 import os
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from ._shared import angles, colors, contracts, errors, presets, quality
-from .core import colour_run, output_folder, planning
+from ._shared import contracts, errors
+from .core import colour_run, output_folder
+from .core.cli_specs import (
+    PROG,
+    build_parser,
+    check_sources,
+    read_batch,
+    spec_from_row,
+    specs_from_args,
+)
 
 _log = logging.getLogger("blender_addon.cli")
-PROG = "tshirt-render"
-BATCH_FIELDS = ("design", "preset", "color", "template", "out", "quality", "angles",
-                "background", "job_id")
 # exit status of a batch in which at least one row failed (the rows say why)
 BATCH_FAILED_EXIT = 1
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line, not usage + message
-        raise errors.InvalidInput(f"{message} (see {PROG} --help)", code="invalid_input")
-
-
-def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog=PROG, description="Render T-shirt product images with Blender.")
-    job = p.add_argument_group("job")
-    job.add_argument("--design", help="design image (PNG or JPEG)")
-    job.add_argument("--preset", default=presets.DEFAULT_PRESET,
-                     help=f"print placement: {', '.join(presets.PRESET_IDS)} "
-                          f"(default {presets.DEFAULT_PRESET})")
-    job.add_argument("--color", help="shirt colour(s): #RGB, #RRGGBB or a CSS name; several "
-                                     "separated by commas render one subfolder each "
-                                     "(default: the template's colour)")
-    job.add_argument("--template", default=contracts.DEFAULT_TEMPLATE,
-                     help=f"shirt template id (default {contracts.DEFAULT_TEMPLATE})")
-    job.add_argument("--quality", default=quality.DEFAULT_QUALITY, choices=quality.QUALITY_NAMES)
-    job.add_argument("--angles", default="all",
-                     help=f"comma list of {', '.join(angles.ANGLE_IDS)} or 'all'")
-    job.add_argument("--no-animation", action="store_true", help="stills only, no turntable")
-    job.add_argument("--background", default="transparent",
-                     help="transparent (default), studio, or a colour")
-    job.add_argument("--out", help="output directory")
-    job.add_argument("--resolution", type=int, help="still size in pixels (overrides quality)")
-    job.add_argument("--samples", type=int, help="Cycles samples per still (overrides quality)")
-    anim = contracts.AnimationSpec()
-    job.add_argument("--frames", type=int, default=anim.frames,
-                     help=f"turntable frames (default {anim.frames})")
-    job.add_argument("--fps", type=int, default=anim.fps,
-                     help=f"turntable frame rate (default {anim.fps})")
-    job.add_argument("--animation-format", choices=contracts.ANIMATION_FORMATS, default="mp4",
-                     help="mp4 (H.264, default) or png (numbered frames)")
-    job.add_argument("--job-id", help="id carried into progress events and the manifest")
-    src = p.add_argument_group("other sources")
-    src.add_argument("--spec", metavar="FILE", help="a RenderSpec JSON file (--out overrides "
-                                                    "its output_dir)")
-    src.add_argument("--batch", metavar="FILE",
-                     help="CSV with a header or JSON lines: design, preset, color, template, "
-                          "out (+ quality, angles, background, job_id); relative paths are "
-                          "relative to the batch file")
-    run = p.add_argument_group("run")
-    run.add_argument("--json", action="store_true", help="print the result as JSON")
-    run.add_argument("--cpu", action="store_true", help="never use a GPU")
-    run.add_argument("--turntable-method", choices=planning.TURNTABLE_METHODS, default="auto",
-                     help=argparse.SUPPRESS)
-    run.add_argument("--verbose", action="store_true",
-                     help="show Blender's output and tracebacks on stderr")
-    run.add_argument("--log-file", metavar="FILE", help="also write a detailed log here")
-    return p
 
 
 # ------------------------------------------------------------------------------------------
@@ -149,144 +100,6 @@ def _fail_line(error: errors.TshirtError) -> str:
 
 
 # ------------------------------------------------------------------------------------------
-# specs
-
-
-def _split_colors(value: str | None) -> list[tuple[str, colors.Color]]:
-    if value is None:
-        return []
-    tokens = [t.strip() for t in value.split(",") if t.strip()]
-    if not tokens:
-        raise errors.InvalidInput("Give at least one colour.", code="invalid_color")
-    seen: dict[str, tuple[str, colors.Color]] = {}
-    for token in tokens:
-        color = colors.parse_color(token)
-        seen.setdefault(color.hex, (output_folder.colour_folder(token, color), color))
-    return list(seen.values())
-
-
-def _template_default_color(template_id: str) -> str:
-    from ._shared import templates
-
-    try:
-        return templates.get_template(template_id).default_color
-    except errors.TshirtError:
-        return "#ffffff"
-
-
-def _spec_dict(args: argparse.Namespace, *, design: str | None, preset: str, color: str,
-               template: str, out: str | None, **extra: Any) -> dict[str, Any]:
-    if not design:
-        raise errors.InvalidInput("--design is required.", code="invalid_input")
-    if not out:
-        raise errors.InvalidInput("--out is required.", code="invalid_input")
-    data: dict[str, Any] = {
-        "design": str(Path(design).expanduser().absolute()),
-        "preset": preset,
-        "color": color,
-        "template": template,
-        "output_dir": str(Path(out).expanduser().absolute()),
-        "quality": args.quality,
-        "angles": list(angles.parse_angles(args.angles)),
-        "background": args.background,
-        "animation": {"enabled": not args.no_animation, "frames": args.frames,
-                      "fps": args.fps, "format": args.animation_format},
-        "resolution": args.resolution,
-        "samples": args.samples,
-        "job_id": args.job_id,
-    }
-    for key, value in extra.items():
-        if value not in (None, ""):
-            data[key] = value
-    if isinstance(data["angles"], str):
-        data["angles"] = list(angles.parse_angles(data["angles"]))
-    return data
-
-
-def specs_from_args(args: argparse.Namespace) -> list[contracts.RenderSpec]:
-    """One spec per requested colour (subfolders named by colour when there are several)."""
-    if args.spec:
-        try:
-            text = Path(args.spec).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise errors.InvalidInput(f"Cannot read the spec file {args.spec}: "
-                                      f"{exc.strerror}.", code="file_not_found") from None
-        spec = contracts.RenderSpec.from_json(text)
-        if args.out:
-            spec = contracts.RenderSpec.from_dict(
-                {**spec.to_dict(), "output_dir": str(Path(args.out).absolute())})
-        return [spec]
-    if args.preset not in presets.PRESETS:
-        presets.get_preset(args.preset)  # raises unknown_preset with the list
-    picked = _split_colors(args.color)
-    if not picked:
-        default = _template_default_color(args.template)
-        picked = [(default[1:], colors.parse_color(default))]
-    specs = []
-    for folder, color in picked:
-        out = args.out if len(picked) == 1 or not args.out else str(Path(args.out) / folder)
-        job_id = args.job_id if len(picked) == 1 or not args.job_id else f"{args.job_id}-{folder}"
-        specs.append(contracts.RenderSpec.from_dict(_spec_dict(
-            args, design=args.design, preset=args.preset, color=color.hex,
-            template=args.template, out=out, job_id=job_id)))
-    return specs
-
-
-def read_batch(path: str) -> Iterator[tuple[int, dict[str, str] | errors.TshirtError]]:
-    """Rows of a batch file as dicts (or the error that row has), numbered from 1."""
-    try:
-        text = Path(path).read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise errors.InvalidInput(f"Cannot read the batch file {path}: {exc.strerror}.",
-                                  code="file_not_found") from None
-    base = Path(path).absolute().parent
-    lines = [line for line in text.splitlines() if line.strip()]
-    if lines and lines[0].lstrip().startswith("{"):
-        rows: list[Any] = []
-        for line in lines:
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError as exc:
-                rows.append(errors.InvalidInput(f"not valid JSON ({exc.msg})",
-                                                code="invalid_spec"))
-    else:
-        reader = csv.DictReader(io.StringIO("\n".join(lines)))
-        if not reader.fieldnames or "design" not in reader.fieldnames:
-            raise errors.InvalidInput("The batch CSV needs a header row with at least "
-                                      "design and out.", code="invalid_spec")
-        rows = list(reader)
-    for number, row in enumerate(rows, start=1):
-        if isinstance(row, errors.TshirtError):
-            yield number, row
-            continue
-        if not isinstance(row, dict):
-            yield number, errors.InvalidInput("a row must be an object", code="invalid_spec")
-            continue
-        unknown = sorted(set(row) - set(BATCH_FIELDS) - {"colour"})
-        if unknown:
-            yield number, errors.InvalidInput(f"unknown column(s) {', '.join(map(str, unknown))}",
-                                              code="invalid_spec")
-            continue
-        clean = {k: ("" if v is None else str(v)).strip() for k, v in row.items()}
-        if "colour" in clean and not clean.get("color"):
-            clean["color"] = clean.pop("colour")
-        for key in ("design", "out"):
-            if clean.get(key) and not Path(clean[key]).expanduser().is_absolute():
-                clean[key] = str(base / clean[key])
-        yield number, clean
-
-
-def spec_from_row(args: argparse.Namespace, row: dict[str, str]) -> contracts.RenderSpec:
-    template = row.get("template") or args.template
-    color = row.get("color") or _template_default_color(template)
-    data = _spec_dict(args, design=row.get("design"), preset=row.get("preset") or args.preset,
-                      color=color, template=template, out=row.get("out"),
-                      quality=row.get("quality"), angles=row.get("angles"),
-                      background=row.get("background"), job_id=row.get("job_id"))
-    return contracts.RenderSpec.from_dict(data)
-
-
-# ------------------------------------------------------------------------------------------
 # running
 
 
@@ -311,6 +124,7 @@ def _result(manifest: contracts.Manifest, seconds: float) -> dict[str, Any]:
         "seconds": round(seconds, 3),
         "job_id": manifest.spec.job_id,
         "design": asdict(manifest.design) if manifest.design else None,
+        "prints": [asdict(p) for p in manifest.prints],
         "warnings": list(manifest.warnings),
     }
 
@@ -378,9 +192,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     streams = Streams(sys.stdout, sys.stderr)
     try:
         args = build_parser().parse_args(list(argv))
-        if args.batch and (args.spec or args.design):
-            raise errors.InvalidInput("--batch cannot be combined with --spec or --design.",
-                                      code="invalid_input")
+        if args.batch:
+            check_sources(args)
         specs = [] if args.batch else specs_from_args(args)
         streams = _redirect_blender_output(verbose)
         _setup_logging(streams, verbose, args.log_file)

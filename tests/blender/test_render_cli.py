@@ -1,4 +1,5 @@
-"""The CLI's contract: exit codes and one-line messages, cancellation, batch, spec files."""
+"""The CLI's contract: exit codes and one-line messages, cancellation, batch, spec files,
+several prints and a template given by its folder."""
 
 from __future__ import annotations
 
@@ -8,12 +9,16 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
+from PIL import Image
 from render_helpers import FAST, REPO, run_cli
 
 from shared.contracts import Manifest, RenderSpec, parse_event_line
 from shared.errors import EXIT_CODES
+from shared.prints import PrintSpec
+from shared.templates import default_templates_root
 
 pytestmark = [pytest.mark.blender, pytest.mark.bpy42]
 
@@ -163,7 +168,7 @@ def test_batch_json_lines_all_ok(designs, tmp_path):
 
 
 def test_spec_file(designs, tmp_path):
-    spec = RenderSpec(design=str(designs["magenta"]), preset="back-bottom-medium",
+    spec = RenderSpec(prints=(PrintSpec(str(designs["magenta"]), "back-bottom-medium"),),
                       color="#2c4a33", output_dir=str(tmp_path / "from-spec"),
                       angles=("back_180deg",), resolution=64, samples=1, job_id="job-42")
     spec = RenderSpec.from_dict({**spec.to_dict(), "animation": {"enabled": False}})
@@ -177,3 +182,66 @@ def test_spec_file(designs, tmp_path):
     assert {e.job_id for e in events} == {"job-42"}
     manifest = Manifest.load(tmp_path / "from-spec")
     assert manifest.spec == spec
+
+
+@pytest.fixture(scope="module")
+def green(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("green") / "green.png"
+    Image.new("RGBA", (120, 80), (0, 200, 60, 255)).save(path)
+    return path
+
+
+def test_two_prints_render_through_the_cli(designs, green, tmp_path):
+    out = tmp_path / "two"
+    result = run_cli("--print", f"{green}:chest-medium", "--print",
+                     f"{designs['magenta']}:back-large:offset=0,4:scale=0.5:rotate=90",
+                     "--out", str(out), "--resolution", "48", "--samples", "1", "--cpu",
+                     "--no-animation", "--angles", "front_0deg,back_180deg", "--json")
+    assert result.returncode == 0, result.stderr
+    manifest = Manifest.load(out)
+    manifest.verify(out)
+    assert [p.preset for p in manifest.spec.prints] == ["chest-medium", "back-large"]
+    assert manifest.spec.prints[1] == PrintSpec(str(designs["magenta"]), "back-large",
+                                                (0.0, 4.0), 0.5, 90.0)
+    assert [(p.preset, p.width, p.height) for p in manifest.prints] == [
+        ("chest-medium", 120, 80), ("back-large", 200, 200)]
+    assert [p.box["side"] for p in manifest.prints] == ["front", "back"]
+    assert manifest.prints[1].box["rotation_deg"] == 90.0
+    payload = json.loads(result.stdout.splitlines()[-1])
+    assert [p["preset"] for p in payload["prints"]] == ["chest-medium", "back-large"]
+
+
+def test_a_print_out_of_its_area_exits_13_without_rendering(designs, tmp_path):
+    out = tmp_path / "outside"
+    result = run_cli("--print", f"{designs['magenta']}:chest-small",
+                     "--print", f"{designs['magenta']}:back-small:offset=0,-30",
+                     "--out", str(out), *FAST, "--no-animation", "--angles", "back_180deg")
+    _assert_one_line_error(result, "print_out_of_area")
+    assert result.returncode == 13
+    assert "Print 2" in result.stderr and " cm " in result.stderr
+    assert not out.exists() or not any(out.rglob("*.png"))
+
+
+@pytest.mark.parametrize(("argv", "code", "says"), [
+    (["--print", "logo.png"], "invalid_input", "--print 'logo.png': the placement is missing"),
+    (["--print", "logo.png:chest-small:twist=3"], "invalid_input", "unknown part 'twist=3'"),
+    (["--print", "logo.png:belly-huge"], "unknown_preset", "Unknown preset 'belly-huge'"),
+    (["--print", "logo.png:chest-small", "--design", "logo.png"], "invalid_input",
+     "either with --print or"),
+])
+def test_a_bad_print_argument_is_one_line(argv, code, says, tmp_path):
+    result = run_cli(*argv, "--out", str(tmp_path / "out"))
+    _assert_one_line_error(result, code)
+    assert says in result.stderr
+
+
+def test_a_template_folder_renders(designs, tmp_path):
+    folder = default_templates_root() / "classic-tee"
+    out = tmp_path / "folder"
+    result = run_cli("--design", str(designs["magenta"]), "--template", str(folder),
+                     "--out", str(out), "--resolution", "32", "--samples", "1", "--cpu",
+                     "--no-animation", "--angles", "front_0deg")
+    assert result.returncode == 0, result.stderr
+    manifest = Manifest.load(out)
+    assert manifest.spec.template == str(folder)
+    assert [o.angle for o in manifest.outputs] == ["front_0deg"]
