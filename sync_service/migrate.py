@@ -8,7 +8,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 if TYPE_CHECKING:
     from .db import Database
@@ -26,11 +26,35 @@ def alembic_config(url: str | None = None) -> Config:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the database to `revision` inside one transaction."""
+    """Bring the database to `revision` inside one transaction.
+
+    On SQLite foreign keys are off meanwhile, as SQLite's own procedure for schema changes has
+    it: a batch migration copies a table and drops the old one, and with them on, that DROP
+    first deletes every row that references the table (a job's media pushes and prints) or
+    sets it NULL (`retried_from`). They are checked before the commit instead.
+    """
     config = alembic_config()
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, revision)
+    with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            _foreign_keys(connection, on=False)  # a no-op inside a transaction: before it
+        try:
+            with connection.begin():
+                config.attributes["connection"] = connection
+                command.upgrade(config, revision)
+                if sqlite:
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+                    if broken:
+                        raise RuntimeError(f"The migration left {len(broken)} rows whose "
+                                           f"foreign keys point nowhere: {broken[:3]}")
+        finally:
+            if sqlite:
+                _foreign_keys(connection, on=True)
+
+
+def _foreign_keys(connection: Connection, *, on: bool) -> None:
+    connection.exec_driver_sql(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")
+    connection.commit()
 
 
 def upgrade_and_seed(database: Database) -> None:

@@ -1,5 +1,5 @@
-"""The job database: render jobs, render templates, the media pushes of each job and the
-processes that consume the render queue.
+"""The job database: render jobs and their prints, render templates, the media pushes of each
+job and the processes that consume the render queue.
 
 The allowed values of every status-like column come from `shared/` and are enforced by CHECK
 constraints, so a value the rest of the system does not know can never be stored. The migration
@@ -17,6 +17,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -24,7 +25,7 @@ from sqlalchemy import (
     String,
     Text,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from shared.jobs import JobSource, JobStatus, MediaSyncStatus
 from shared.presets import PRESET_IDS
@@ -104,6 +105,8 @@ class RenderJob(Base):
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     product_id: Mapped[str] = mapped_column(String(128))
+    #: The first print's preset, and below its design: what listings filter on and what
+    #: version-1 clients read (`jobs.commands` writes them from the job's prints).
     preset: Mapped[str] = mapped_column(String(32))
     color: Mapped[str] = mapped_column(String(7))
     #: Every colour of a several-colour job, `color` first; None for one colour (0004).
@@ -165,6 +168,39 @@ class RenderJob(Base):
 
     #: Free-form data from the client (`metadata` is taken by SQLAlchemy's declarative base).
     meta: Mapped[dict[str, Any]] = mapped_column("metadata", default=dict)
+
+    #: Every print of the job in order (0005); the first is also in `preset` and `design_*`.
+    prints: Mapped[list[RenderJobPrint]] = relationship(
+        order_by="RenderJobPrint.position", cascade="all, delete-orphan", passive_deletes=True)
+
+
+class RenderJobPrint(Base):
+    """One print of a job: a design at a placement, moved, scaled and turned (`shared.prints`).
+    Prints that share an uploaded file share its stored location."""
+
+    __tablename__ = "render_job_prints"
+    __table_args__ = (
+        CheckConstraint(one_of("preset", PRESET_IDS), name="preset"),
+        CheckConstraint("position >= 0", name="position"),
+    )
+
+    job_id: Mapped[str] = mapped_column(
+        String(40), ForeignKey("render_jobs.id", ondelete="CASCADE"), primary_key=True)
+    #: 0 for the first print, then 1, 2, ... in the job's order.
+    position: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    preset: Mapped[str] = mapped_column(String(32))
+    offset_x_cm: Mapped[float] = mapped_column(Float, default=0.0)
+    offset_y_cm: Mapped[float] = mapped_column(Float, default=0.0)
+    scale: Mapped[float] = mapped_column(Float, default=1.0)
+    rotation_deg: Mapped[float] = mapped_column(Float, default=0.0)
+    #: As on the job: relative to the data directory; the original name for display only.
+    design_path: Mapped[str] = mapped_column(String(500))
+    design_name: Mapped[str] = mapped_column(String(200))
+    design_type: Mapped[str] = mapped_column(String(32))
+    design_size: Mapped[int] = mapped_column(Integer)
+    design_sha256: Mapped[str] = mapped_column(String(64))
+    design_width: Mapped[int] = mapped_column(Integer)
+    design_height: Mapped[int] = mapped_column(Integer)
 
 
 class MediaPush(Base):

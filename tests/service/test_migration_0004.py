@@ -39,7 +39,7 @@ def test_upgrade_from_0003_keeps_jobs(engine: Engine) -> None:
     insert_template(engine)
     _insert_job(engine, "rjob_old")
 
-    upgrade(engine)
+    upgrade(engine, "0004")
     assert current_revision(engine) == "0004"
     _insert_job(engine, "rjob_two", ["#112233", "#c8102e"])
     with engine.connect() as connection:

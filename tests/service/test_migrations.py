@@ -20,6 +20,7 @@ from sync_service.models import Base
 
 EXPECTED = {
     ("render_jobs", "ck_render_jobs_preset"): set(PRESET_IDS),
+    ("render_job_prints", "ck_render_job_prints_preset"): set(PRESET_IDS),
     ("render_jobs", "ck_render_jobs_status"): {s.value for s in JobStatus},
     ("render_jobs", "ck_render_jobs_media_sync_status"): {s.value for s in MediaSyncStatus},
     ("render_jobs", "ck_render_jobs_source"): {s.value for s in JobSource},
@@ -71,7 +72,10 @@ def test_released_migration_literals_equal_shared() -> None:
     """The initial revision spells its value lists out; they must equal `shared/` (when shared
     grows, a new revision is needed, and this test and the one above say so)."""
     initial = importlib.import_module("sync_service.migrations.versions.0001_initial")
-    assert initial.PRESETS == PRESET_IDS
+    # Presets grew in 0005 (issue 16): its list is the current one, 0001's its first nine.
+    prints = importlib.import_module("sync_service.migrations.versions.0005_job_prints")
+    assert prints.PRESETS == PRESET_IDS
+    assert prints.OLD_PRESETS == initial.PRESETS
     assert set(initial.JOB_STATUSES) == {s.value for s in JobStatus}
     # Media-sync statuses grew in 0003 (issue 15): its list is the current one.
     publishing = importlib.import_module("sync_service.migrations.versions.0003_store_publishing")
