@@ -95,7 +95,7 @@ def _frames(spec: contracts.RenderSpec) -> int:
 def combine(spec: contracts.RenderSpec,
             manifests: Sequence[contracts.Manifest]) -> contracts.Manifest:
     """The job's manifest: every colour's outputs, named in its folder and by its colour;
-    timings summed; the design and its warnings (the same for every colour) once."""
+    timings summed; the prints and their warnings (the same for every colour) once."""
     outputs: list[contracts.OutputFile] = []
     timings: dict[str, float] = {}
     for manifest in manifests:
@@ -108,7 +108,7 @@ def combine(spec: contracts.RenderSpec,
     return contracts.Manifest(
         spec=spec, blender_version=first.blender_version, outputs=tuple(outputs),
         timings=timings, created_at=_dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
-        device=first.device, design=first.design, warnings=first.warnings)
+        device=first.device, design=first.design, warnings=first.warnings, prints=first.prints)
 
 
 def render_colours(renderer: ColourRenderer, spec: contracts.RenderSpec) -> contracts.Manifest:

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import io
 import json
+from dataclasses import replace
 from pathlib import Path
 
 from addon_pngs import write_png
 
 from blender_addon.core import colour_run, manifest_writer
-from shared.contracts import Manifest, RenderSpec, parse_event_line
+from shared.contracts import Manifest, PrintedDesign, RenderSpec, parse_event_line
 
 ANGLES = ["front_0deg", "back_180deg"]
 
@@ -49,6 +50,8 @@ class StandIn:
         outputs.append(manifest_writer.describe(video, "animation", size=(8, 8)))
         manifest = manifest_writer.build_manifest(spec, "5.0.1", outputs, {"total": 1.0},
                                                   "CPU")
+        manifest = replace(manifest, prints=tuple(  # as the renderer records each print
+            PrintedDesign(8, 8, 300.0, p.preset, {"side": "front"}) for p in spec.prints))
         (out / "manifest.json").write_text(manifest.to_json())
         self._emit("done", len(spec.angles), spec.animation.frames, spec)
         return manifest
@@ -108,3 +111,15 @@ def test_one_colour_is_rendered_as_before(tmp_path):
     assert renderer.specs == [job]
     assert {o.file for o in manifest.outputs} == {"front_0deg.png", "back_180deg.png",
                                                   "turntable.mp4"}
+
+
+def test_the_job_manifest_keeps_every_print(tmp_path):
+    prints = [{"design": str(tmp_path / "a.png"), "preset": "chest-left"},
+              {"design": str(tmp_path / "b.png"), "preset": "back-large", "offset_cm": [0, 3]}]
+    data = spec(tmp_path, colors=["#ff0000", "#1b2a4a"]).to_dict()
+    job = RenderSpec.from_dict({**data, "prints": prints})
+    colour_run.render_colours(StandIn(None), job)
+    top = Manifest.load(tmp_path / "out")
+    assert top.spec.prints == job.prints
+    assert [p.preset for p in top.prints] == ["chest-left", "back-large"]
+    assert top.prints == Manifest.load(tmp_path / "out" / "ff0000").prints
