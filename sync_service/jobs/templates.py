@@ -20,8 +20,8 @@ _log = logging.getLogger(__name__)
 
 def _model_location(template: Template, root: Path) -> str:
     """Where the model lives relative to the templates root, for display and the renderer."""
-    if template.blend_file is not None:
-        return template.blend_file.relative_to(root.resolve()).as_posix()
+    if template.model_file is not None:
+        return template.model_file.relative_to(root.resolve()).as_posix()
     return f"{template.directory.name}/{template.generator or 'procedural'}"
 
 
