@@ -1,4 +1,5 @@
-"""Procedural crew-neck T-shirt mesh with the "Print" UV layout.
+"""Procedural crew-neck T-shirt meshes (the classic tee, the long-sleeve tee) with the "Print"
+UV layout.
 
 The shirt is built from analytic surfaces rather than sculpted data so that it is deterministic
 (same code, same mesh), light enough for CPU Cycles and exactly to size: the UV layout of the
@@ -10,7 +11,9 @@ Pieces, as a garment is sewn:
 * the body: one tube (front and back panels joined at the side seams) whose top closes over
   the shoulders (the shoulder seams) and leaves the neck opening;
 * two set-in sleeves: tapered tubes whose roots sit inside the body, so the line where they
-  leave it reads as the armhole seam;
+  leave it reads as the armhole seam; their rings come from the garment's measurements
+  (``shirt_shape``): short and raised on the classic tee, hanging to a rib cuff on the
+  long-sleeve tee;
 * a rib collar band sewn into the neck opening, with real geometric ribs;
 * gentle folds: a fixed sum of smooth waves pushed along the normals (no random seed);
 * thickness: a shell turned inwards so the openings show a fabric edge.
@@ -30,6 +33,7 @@ from mathutils import Vector
 from . import shirt_shape as shape
 from .shirt_shape import (
     FAR_UV,
+    GARMENTS,
     PART_ATTRIBUTE,
     PART_BACK,
     PART_COLLAR,
@@ -52,7 +56,8 @@ class _Builder:
         self.bm = bmesh.new()
         self.part_layer = self.bm.faces.layers.int.new(PART_ATTRIBUTE)
         self.panel_faces: list[bmesh.types.BMFace] = []
-        self.sleeve_hem_distance: dict[bmesh.types.BMVert, float] = {}
+        # each sleeve vertex's distance to the sleeve's end and angle around its ring
+        self.sleeve_coords: dict[bmesh.types.BMVert, tuple[float, float]] = {}
 
     # -- body ---------------------------------------------------------------------------------
 
@@ -189,63 +194,26 @@ class _Builder:
     # -- sleeves ------------------------------------------------------------------------------
 
     def build_sleeve(self, side: float) -> None:
-        """One set-in sleeve; ``side`` is +1 for the wearer's left (+X) and -1 for the right.
-
-        Lofted between two guide lines, as a pattern maker would draw it: the top line runs
-        from the shoulder point down the arm, the underarm line from the armpit to the hem.
-        Each ring is an ellipse spanning the two lines, so the silhouette is exactly those
-        lines; a short extension tucks the root inside the body so there is never a gap.
-        """
-        m, res = self.m, self.res
-        bm = self.bm
-        sw = m.shoulder_width / 2
-        hw = m.body_width / 2
-        z_sp = m.hps_z - m.shoulder_slope
-        z_arm = m.hps_z - m.armhole_depth
-        shoulder = Vector((sw, 0.0, z_sp))
-        armpit = Vector((hw, 0.0, z_arm))
-        drop = math.radians(m.sleeve_drop_deg)
-        d_top = Vector((math.cos(drop), 0.0, -math.sin(drop)))
-        top_end = shoulder + d_top * m.sleeve_length
-        # the hem is square to the sleeve: the underarm end sits one opening-diameter below
-        normal = Vector((-math.sin(drop), 0.0, -math.cos(drop)))
-        bottom_end = top_end + normal * (2.0 * m.sleeve_opening_radius)
-        root_ry = m.chest_depth * 0.68
-        end_ry = m.sleeve_opening_radius * 0.92
-
-        n_r, n_s = res.sleeve_rings, res.sleeve_segments
-        fine = [0.885, 0.905, 0.925, 0.945, 0.965, 0.985, 1.0]
-        ts = [-0.3, -0.12] + [0.86 * i / (n_r - len(fine)) for i in range(n_r - len(fine) + 1)]
-        ts += fine
+        """One sleeve from the garment's rings; ``side`` is +1 for the wearer's left (+X) and
+        -1 for the right (the rings are given for +X and mirrored)."""
+        n_s = self.res.sleeve_segments
         rings: list[list[bmesh.types.BMVert]] = []
-        for t in ts:
-            tc = max(t, 0.0)
-            top = shoulder.lerp(top_end, tc)
-            bottom = armpit.lerp(bottom_end, tc)
-            # the cap is fuller than a straight cone: a gentle bulge in the upper half
-            bulge = 0.012 * math.sin(math.pi * min(1.0, tc / 0.7))
-            centre = (top + bottom) * 0.5
-            up = (top - bottom).normalized()
-            rz = (top - bottom).length * 0.5 + bulge
-            ry = root_ry + (end_ry - root_ry) * shape.smoothstep(0.0, 0.95, tc)
-            if t < 0.0:  # tucked inside the body
-                k = -t / 0.3
-                centre = centre + Vector((-0.065 * k, 0.0, -0.006 * k))
-                rz *= 1.0 - 0.18 * k
-                ry *= 1.0 - 0.12 * k
+        for spec in self.m.sleeve_rings(self.res):
             ring: list[bmesh.types.BMVert] = []
             for k_seg in range(n_s):
                 a = 2 * math.pi * k_seg / n_s
-                p = centre + up * (rz * math.sin(a)) + Vector((0.0, -ry * math.cos(a), 0.0))
-                v = bm.verts.new((p.x * side, p.y, p.z))
-                self.sleeve_hem_distance[v] = (1.0 - t) * m.sleeve_length
+                rib = spec.rib if k_seg % 2 == 0 else -spec.rib
+                p = spec.centre + spec.up * ((spec.rz + rib) * math.sin(a))
+                p += Vector((0.0, -(spec.ry + rib) * math.cos(a), 0.0))
+                v = self.bm.verts.new((p.x * side, p.y, p.z))
+                self.sleeve_coords[v] = (spec.along, a)
                 ring.append(v)
             rings.append(ring)
-        for i in range(len(ts) - 1):
+        for i in range(len(rings) - 1):
             for k in range(n_s):
                 k2 = (k + 1) % n_s
                 quad = (rings[i][k], rings[i][k2], rings[i + 1][k2], rings[i + 1][k])
-                f = bm.faces.new(quad if side < 0 else tuple(reversed(quad)))
+                f = self.bm.faces.new(quad if side < 0 else tuple(reversed(quad)))
                 f[self.part_layer] = PART_SLEEVE
 
     # -- collar -------------------------------------------------------------------------------
@@ -326,9 +294,7 @@ class _Builder:
             if PART_COLLAR in parts:
                 continue
             if PART_SLEEVE in parts:
-                d_hem = self.sleeve_hem_distance.get(v, 1.0)
-                fold = shape.fold_offset(v.co, PART_SLEEVE) * shape.smoothstep(0.0, 0.03, d_hem)
-                offset = m.fold_amplitude * 0.7 * fold - 0.0012 * shape.groove(d_hem, 0.019, 0.005)
+                offset = m.sleeve_offset(v.co, *self.sleeve_coords.get(v, (1.0, 0.0)))
             else:
                 # folds fade out at the neckline and shoulder seam so the collar sits clean,
                 # and near the hem, which a turned-up double layer keeps flatter
@@ -386,11 +352,18 @@ class _Builder:
 
 def build_shirt_mesh(
     name: str = "ClassicTee",
+    generator: str = "classic_tee",
     measurements: TeeMeasurements | None = None,
     resolution: TeeResolution | None = None,
 ) -> bpy.types.Mesh:
-    """Build the classic tee as a new mesh datablock (smooth shaded, UV map "Print")."""
-    b = _Builder(measurements or TeeMeasurements(), resolution or TeeResolution())
+    """Build a procedural garment as a new mesh datablock (smooth shaded, UV map "Print").
+
+    ``generator`` names the garment (``shirt_shape.GARMENTS``); ``measurements`` overrides its
+    default size-L measurements.
+    """
+    if generator not in GARMENTS:
+        raise ValueError(f"Unknown garment generator {generator!r}.")
+    b = _Builder(measurements or GARMENTS[generator](), resolution or TeeResolution())
     b.build_body()
     b.build_sleeve(+1.0)
     b.build_sleeve(-1.0)

@@ -1,4 +1,4 @@
-"""The classic tee's shape as numbers: garment measurements, tessellation density, the ids of
+"""The garments' shapes as numbers: garment measurements, tessellation density, the ids of
 its parts, and the smooth curves and deterministic folds the mesh builder samples.
 
 Kept apart from the builder (`shirt_mesh.py`) so the pattern maker's figures and formulas read
@@ -29,8 +29,27 @@ FAR_UV = (-8.0, -8.0)
 
 
 @dataclass(frozen=True)
+class SleeveRing:
+    """One ring of a sleeve tube, for the +X sleeve: an ellipse in the plane through ``up``
+    (in the XZ plane) and Y, centred on ``centre``."""
+
+    centre: Vector
+    up: Vector
+    rz: float  # half extent along ``up``
+    ry: float  # half depth along Y
+    along: float  # distance to the sleeve's end along its top line (folds and stitch lines)
+    rib: float = 0.0  # knit rib depth: alternate ring points stand out and in by this much
+
+
+def _tucked(centre: Vector, rz: float, ry: float, k: float) -> tuple[Vector, float, float]:
+    """A root ring moved into the body (``k`` 0..1), so the armhole never shows a gap."""
+    centre = centre + Vector((-0.065 * k, 0.0, -0.006 * k))
+    return centre, rz * (1.0 - 0.18 * k), ry * (1.0 - 0.12 * k)
+
+
+@dataclass(frozen=True)
 class TeeMeasurements:
-    """Garment measurements in metres (defaults: a size-L classic tee).
+    """The classic short-sleeve tee: garment measurements in metres (defaults: size L).
 
     ``hps_z`` places the high-point-shoulder line so the body (HPS to hem) is centred on the
     origin; the panel coordinates used by the print presets are defined from that line.
@@ -56,6 +75,143 @@ class TeeMeasurements:
     fold_amplitude: float = 0.007
     hps_z: float = 0.37
 
+    def armhole(self) -> tuple[Vector, Vector]:
+        """The +X shoulder point and armpit, where every sleeve's top and underarm lines start."""
+        shoulder = Vector((self.shoulder_width / 2, 0.0, self.hps_z - self.shoulder_slope))
+        armpit = Vector((self.body_width / 2, 0.0, self.hps_z - self.armhole_depth))
+        return shoulder, armpit
+
+    def sleeve_rings(self, res: TeeResolution) -> list[SleeveRing]:
+        """A set-in short sleeve lofted between two guide lines, as a pattern maker draws it.
+
+        The top line runs from the shoulder point down the arm, the underarm line from the
+        armpit to the hem. Each ring is an ellipse spanning the two lines, so the silhouette
+        is exactly those lines; a short extension tucks the root inside the body.
+        """
+        shoulder, armpit = self.armhole()
+        drop = math.radians(self.sleeve_drop_deg)
+        d_top = Vector((math.cos(drop), 0.0, -math.sin(drop)))
+        top_end = shoulder + d_top * self.sleeve_length
+        # the hem is square to the sleeve: the underarm end sits one opening-diameter below
+        normal = Vector((-math.sin(drop), 0.0, -math.cos(drop)))
+        bottom_end = top_end + normal * (2.0 * self.sleeve_opening_radius)
+        root_ry = self.chest_depth * 0.68
+        end_ry = self.sleeve_opening_radius * 0.92
+
+        n_r = res.sleeve_rings
+        fine = [0.885, 0.905, 0.925, 0.945, 0.965, 0.985, 1.0]
+        ts = [-0.3, -0.12] + [0.86 * i / (n_r - len(fine)) for i in range(n_r - len(fine) + 1)]
+        ts += fine
+        rings: list[SleeveRing] = []
+        for t in ts:
+            tc = max(t, 0.0)
+            top = shoulder.lerp(top_end, tc)
+            bottom = armpit.lerp(bottom_end, tc)
+            # the cap is fuller than a straight cone: a gentle bulge in the upper half
+            bulge = 0.012 * math.sin(math.pi * min(1.0, tc / 0.7))
+            centre = (top + bottom) * 0.5
+            up = (top - bottom).normalized()
+            rz = (top - bottom).length * 0.5 + bulge
+            ry = root_ry + (end_ry - root_ry) * smoothstep(0.0, 0.95, tc)
+            if t < 0.0:
+                centre, rz, ry = _tucked(centre, rz, ry, -t / 0.3)
+            rings.append(SleeveRing(centre, up, rz, ry, (1.0 - t) * self.sleeve_length))
+        return rings
+
+    def sleeve_offset(self, co: Vector, along: float, around: float) -> float:
+        """How far a sleeve point moves along its normal: soft wrinkles, and the stitched
+        hem's groove ``along`` metres from the sleeve's end (``around``: angle on the ring)."""
+        fold = fold_offset(co, PART_SLEEVE) * smoothstep(0.0, 0.03, along)
+        return self.fold_amplitude * 0.7 * fold - 0.0012 * groove(along, 0.019, 0.005)
+
+
+@dataclass(frozen=True)
+class LongSleeveMeasurements(TeeMeasurements):
+    """The long-sleeve crew-neck tee: the classic body and collar, sleeves to the wrist.
+
+    The sleeves hang as on a ghost mannequin: the top line leaves the shoulder point over the
+    cap, then runs straight down the arm ``hang_deg`` out from vertical, while the underarm
+    line starts at the armpit. Below the cap every ring is square to the arm, tapering from
+    the biceps to the wrist, where a narrower rib cuff is sewn on.
+    """
+
+    sleeve_length: float = 0.60  # shoulder point to the cuff's end, along the top line
+    hang_deg: float = 10.0  # the arm's line out from vertical
+    cap_drop_deg: float = 32.0  # the top line leaves the shoulder point this far below level
+    bicep_width: float = 0.128  # across the sleeve just below the armpit
+    wrist_width: float = 0.094  # across the sleeve where it meets the cuff
+    cuff_width: float = 0.084
+    cuff_length: float = 0.065
+    rib_depth: float = 0.0006
+
+    def sleeve_rings(self, res: TeeResolution) -> list[SleeveRing]:
+        shoulder, armpit = self.armhole()
+        hang = math.radians(self.hang_deg)
+        down = Vector((math.sin(hang), 0.0, -math.cos(hang)))
+        across = Vector((math.cos(hang), 0.0, math.sin(hang)))  # underarm -> top, square to arm
+        cap_in = armpit + down * 0.02
+        cap_out = cap_in + across * self.bicep_width
+        drop = math.radians(self.cap_drop_deg)
+        leave = Vector((math.cos(drop), 0.0, -math.sin(drop)))
+        reach = 0.45 * (cap_out - shoulder).length
+        handles = (shoulder, shoulder + leave * reach, cap_out - down * reach, cap_out)
+        dense = [bezier(*handles, i / 64) for i in range(65)]
+        cap_length = sum((b - a).length for a, b in zip(dense, dense[1:], strict=False))
+        arm_length = self.sleeve_length - cap_length
+        root_ry = self.chest_depth * 0.6  # hanging, the cap is shallower than a raised sleeve's
+        flat = 0.9  # a sleeve on the form is a little shallower than it is wide
+
+        rings: list[SleeveRing] = []
+        n_cap = res.long_sleeve_cap_rings
+        tops = [bezier(*handles, i / n_cap) for i in range(n_cap)]
+        gone = 0.0
+        for i, top in enumerate(tops):
+            tau = i / n_cap
+            gone += (top - tops[i - 1]).length if i else 0.0
+            bottom = armpit.lerp(cap_in, tau)
+            centre = (top + bottom) * 0.5
+            ry = root_ry + (self.bicep_width / 2 * flat - root_ry) * smoothstep(0.0, 0.7, tau)
+            ring = SleeveRing(centre, (top - bottom).normalized(), (top - bottom).length / 2, ry,
+                              self.sleeve_length - gone)
+            if i == 0:
+                for t in (-0.3, -0.12):
+                    c, rz, r_y = _tucked(ring.centre, ring.rz, ring.ry, -t / 0.3)
+                    rings.append(SleeveRing(c, ring.up, rz, r_y, ring.along - t * 0.2))
+            rings.append(ring)
+        # down the arm to the cuff seam, then (after a 4 mm step in) the rib cuff
+        u_cuff = 1.0 - self.cuff_length / arm_length
+        step = 0.004 / arm_length
+        n_arm, n_cuff = res.long_sleeve_rings, res.cuff_rows
+        arm = [(u_cuff * i / n_arm, 0.0) for i in range(n_arm + 1)]
+        cuff = [(u_cuff + step + (1.0 - u_cuff - step) * i / n_cuff, self.rib_depth)
+                for i in range(n_cuff + 1)]
+        for u, rib in arm + cuff:
+            if u <= u_cuff:
+                width = self.wrist_width + (self.bicep_width - self.wrist_width) * (
+                    1.0 - u / u_cuff) ** 1.4
+            else:
+                width = self.cuff_width
+            top = cap_out + down * (arm_length * u)
+            centre = top - across * (width / 2)
+            rings.append(SleeveRing(centre, across, width / 2, width / 2 * flat,
+                                    arm_length * (1.0 - u), rib))
+        return rings
+
+    def sleeve_offset(self, co: Vector, along: float, around: float) -> float:
+        """Wrinkles that stack toward the cuff (the sleeve is longer than the arm it hangs
+        on) and a few lengthwise drapes; none on the cap or the cuff, whose seam is a groove."""
+        tau = 2.0 * math.pi
+        from_shoulder = self.sleeve_length - along
+        on = smoothstep(0.08, 0.2, from_shoulder)
+        on *= smoothstep(self.cuff_length + 0.004, self.cuff_length + 0.03, along)
+        stack = 0.35 + 0.65 * smoothstep(0.35, 0.1, along)
+        wander = 1.3 * math.sin(around + 0.6) + 0.8 * math.sin(tau * along / 0.23)
+        across = math.sin(tau * along / 0.075 + wander + 0.4)
+        across *= 0.6 + 0.4 * math.cos(around - 1.2)
+        drape = math.sin(3.0 * around + tau * along / 0.5 + 0.9)
+        fold = on * (0.4 * stack * across + 0.3 * drape)
+        return self.fold_amplitude * 0.7 * fold - 0.0012 * groove(along, self.cuff_length, 0.004)
+
 
 @dataclass(frozen=True)
 class TeeResolution:
@@ -66,6 +222,9 @@ class TeeResolution:
     upper_rows: int = 18
     sleeve_segments: int = 48
     sleeve_rings: int = 16
+    long_sleeve_cap_rings: int = 10
+    long_sleeve_rings: int = 30  # from the biceps to the cuff seam
+    cuff_rows: int = 8
     collar_segments: int = 192
     collar_rows: int = 4
 
@@ -159,3 +318,11 @@ def groove(d: float, centre: float, half_width: float) -> float:
     """0..1 profile of a stitched hem line at distance ``d`` from an edge (smooth both sides)."""
     t = abs(d - centre) / half_width
     return 0.0 if t >= 1.0 else 0.5 * (1.0 + math.cos(math.pi * t))
+
+
+#: The procedural garments by generator name (``shared.templates.GENERATORS``): each one's
+#: measurements class, whose sleeves are what sets it apart.
+GARMENTS: dict[str, type[TeeMeasurements]] = {
+    "classic_tee": TeeMeasurements,
+    "long_sleeve_tee": LongSleeveMeasurements,
+}
