@@ -12,12 +12,12 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .._shared import errors, jobs
+from .._shared import errors, jobs, prints
 from . import store_client
 
 _log = logging.getLogger(__name__)
@@ -218,11 +218,12 @@ def send_render(client: store_client.StoreClient, scene: str, output_dir: str, p
                    interval=2.0)
 
 
-def submit_farm(client: store_client.StoreClient, scene: str, design: str,
-                fields: dict[str, str], download_to: str, post: Callable[[Message], None],
+def submit_farm(client: store_client.StoreClient, scene: str,
+                job_prints: Sequence[prints.PrintSpec], fields: dict[str, str],
+                download_to: str, post: Callable[[Message], None],
                 stop: threading.Event) -> None:
     """"Render on the farm": queue the job, follow it, fetch its stills when it completes."""
-    job = client.submit_job(design, fields)
+    job = client.submit_job(job_prints, fields)
     post(JobUpdate("farm", scene, job))
     folder = str(Path(download_to) / str(job["id"])) if download_to else ""
     follow_job(client, "farm", scene, str(job["id"]), post, stop, download_to=folder)
@@ -269,12 +270,13 @@ def check_connection(client: store_client.StoreClient, scene: str,
         post(Failed("connection", scene, result.message))
 
 
-def farm_fields(*, product_id: str, preset: str, color: str, template: str, quality: str,
+def farm_fields(*, product_id: str, color: str, template: str, quality: str,
                 animation: bool, background: str) -> dict[str, str]:
-    """The multipart fields of ``POST /admin/render-jobs`` for the panel's settings."""
+    """The multipart fields of ``POST /admin/render-jobs`` for the panel's settings (the
+    prints' own are ``store_client.print_parts``')."""
     if not product_id:
         raise errors.InvalidInput("Enter the product id the farm renders for.")
-    return {"product_id": product_id, "source": "api", "preset": preset, "color": color,
+    return {"product_id": product_id, "source": "api", "color": color,
             "template_id": template, "quality": quality,
             "animation": "true" if animation else "false", "background": background}
 
@@ -303,10 +305,23 @@ def short_time(iso: str | None) -> str:
     return f"{iso[5:10]} {iso[11:16]}"
 
 
+def _first_and_more(first: object, listed: object) -> str:
+    more = len(listed) - 1 if isinstance(listed, list) else 0
+    return str(first or "") + (f" +{more}" if more > 0 else "")
+
+
 def colour_label(job: dict[str, Any]) -> str:
     """A job's colour for the list: the first, and how many more a several-colour job has."""
-    more = len(job.get("colors") or []) - 1
-    return str(job.get("color", "")) + (f" +{more}" if more > 0 else "")
+    return _first_and_more(job.get("color", ""), job.get("colors"))
+
+
+def preset_label(job: dict[str, Any]) -> str:
+    """A job's placement for the list: its first print's, and how many more prints it has."""
+    listed = job.get("prints")
+    first = job.get("preset")
+    if not first and isinstance(listed, list) and listed and isinstance(listed[0], dict):
+        first = listed[0].get("preset")
+    return _first_and_more(first, listed)
 
 
 def progress_sentence(job: dict[str, Any]) -> str:

@@ -1,8 +1,12 @@
 """The add-on's HTTP client for the sync service (no ``bpy``; runs in worker threads).
 
-- "Send to store": create a job with ``source=blender`` (multipart: the design plus the options
+- "Send to store": create a job with ``source=blender`` (multipart: the designs plus the options
   from the manifest's spec), then post the manifest and every file it lists to its ``/outputs``.
-- "Render on the farm": ``POST /admin/render-jobs`` with the design, then poll the job.
+- "Render on the farm": ``POST /admin/render-jobs`` with the designs, then poll the job.
+- A job's prints travel as a one-print job always has (a ``design`` file and a ``preset``
+  field) when there is one print at its preset; otherwise as one file part per distinct design
+  (``design_1``, ``design_2``, ...) and a ``prints`` field: a JSON list of ``{"file": <part>,
+  "preset", "offset_cm": [x, y], "scale", "rotation_deg"}``.
 - History: list a product's jobs, cancel, retry, download a finished job's images (checked
   against their sha256).
 - "Test connection": ``GET /health`` then an authenticated GET, summed up in one sentence.
@@ -14,9 +18,10 @@ details go to the log. The caller checks ``bpy.app.online_access`` first.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,7 +29,7 @@ from urllib.parse import quote, urljoin
 
 import requests
 
-from .._shared import contracts, errors, http, jobs, validation
+from .._shared import contracts, errors, http, jobs, prints, validation
 
 _log = logging.getLogger(__name__)
 
@@ -32,6 +37,9 @@ _log = logging.getLogger(__name__)
 COMPONENT = "blender-addon"
 POLL_TIMEOUT = (3.0, 10.0)  # the small GETs that follow a job
 REFUSED_TOKEN = "The sync service refused the token; check it in the add-on's preferences."
+
+#: A multipart file part: (file name, bytes, media type).
+FilePart = tuple[str, bytes, str]
 
 
 @dataclass(frozen=True)
@@ -84,10 +92,12 @@ class StoreClient:
 
     # -- jobs ---------------------------------------------------------------------------------
 
-    def submit_job(self, design: str | Path, fields: dict[str, str]) -> dict[str, Any]:
-        """Queue a render on the service ("Render on the farm"); returns the new job."""
+    def submit_job(self, job_prints: Sequence[prints.PrintSpec],
+                   fields: dict[str, str]) -> dict[str, Any]:
+        """Queue a render of these prints on the service ("Render on the farm"); returns the
+        new job."""
         validation.check_safe_id(fields.get("product_id", ""), "product id")
-        return self._create_job(Path(design), fields, unreadable="cannot be read")
+        return self._create_job(job_prints, fields, unreadable="cannot be read")
 
     def get_job(self, job_id: str) -> dict[str, Any]:
         return self._request("GET", f"/admin/render-jobs/{quote(job_id)}", timeout=POLL_TIMEOUT)
@@ -165,14 +175,13 @@ class StoreClient:
         fields = {
             "product_id": product_id,
             "source": jobs.JobSource.BLENDER.value,
-            "preset": spec.preset,
             "color": spec.color,
             "quality": spec.quality,
             "animation": "true" if spec.animation.enabled else "false",
             "background": spec.background,
             "template_id": spec.template,
         }
-        job = self._create_job(Path(spec.design), fields, unreadable="is no longer there")
+        job = self._create_job(spec.prints, fields, unreadable="is no longer there")
         url = f"{self.base_url}/admin/render-jobs/{quote(job['id'])}/outputs"
         try:
             return self._answer("POST", url, lambda: http.post_outputs(self.session, url,
@@ -180,16 +189,12 @@ class StoreClient:
         except OSError as exc:
             raise errors.InvalidInput(f"A render file is missing: {exc.filename}.") from exc
 
-    def _create_job(self, design: Path, fields: dict[str, str], *,
+    def _create_job(self, job_prints: Sequence[prints.PrintSpec], fields: dict[str, str], *,
                     unreadable: str) -> dict[str, Any]:
-        """``POST /admin/render-jobs`` with the design file and the form fields; the new job."""
-        try:
-            data = design.read_bytes()
-        except OSError as exc:
-            raise errors.InvalidInput(f"The design {design} {unreadable}.") from exc
-        info = validation.inspect_design_bytes(data)
-        job = self._post("/admin/render-jobs", data=fields, files={
-            "design": (validation.ascii_filename(design.name), data, info.media_type)})
+        """``POST /admin/render-jobs`` with the prints' designs and the form fields; the new
+        job."""
+        print_fields, files = print_parts(job_prints, unreadable)
+        job = self._post("/admin/render-jobs", data={**fields, **print_fields}, files=files)
         if not isinstance(job.get("id"), str):
             raise errors.SyncFailed("The sync service answered without a job id.")
         return job
@@ -235,3 +240,36 @@ class StoreClient:
             message = REFUSED_TOKEN
         raise errors.SyncFailed(
             message or f"The sync service answered HTTP {response.status_code}.")
+
+
+def _design_part(design: Path, unreadable: str) -> FilePart:
+    try:
+        data = design.read_bytes()
+    except OSError as exc:
+        raise errors.InvalidInput(f"The design {design} {unreadable}.") from exc
+    info = validation.inspect_design_bytes(data)
+    return validation.ascii_filename(design.name), data, info.media_type
+
+
+def print_parts(job_prints: Sequence[prints.PrintSpec], unreadable: str = "cannot be read"
+                ) -> tuple[dict[str, str], dict[str, FilePart]]:
+    """The form fields and file parts that carry a job's prints (see the module docstring);
+    a design printed twice is uploaded once."""
+    if not job_prints:
+        raise errors.InvalidInput("Add a print with a design first.")
+    first = job_prints[0]
+    if len(job_prints) == 1 and first == prints.PrintSpec(first.design, first.preset):
+        return {"preset": first.preset}, {"design": _design_part(Path(first.design),
+                                                                 unreadable)}
+    parts: dict[str, str] = {}  # design path -> its part's name
+    files: dict[str, FilePart] = {}
+    listed = []
+    for item in job_prints:
+        name = parts.get(item.design)
+        if name is None:
+            name = parts[item.design] = f"design_{len(parts) + 1}"
+            files[name] = _design_part(Path(item.design), unreadable)
+        listed.append({"file": name, "preset": item.preset,
+                       "offset_cm": list(item.offset_cm), "scale": item.scale,
+                       "rotation_deg": item.rotation_deg})
+    return {"prints": json.dumps(listed)}, files

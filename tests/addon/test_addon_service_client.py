@@ -16,6 +16,7 @@ from common_helpers import free_port
 from blender_addon.core import service_tasks, store_client
 from shared import http
 from shared.errors import InvalidInput, SyncFailed
+from shared.prints import PrintSpec
 
 
 @pytest.fixture
@@ -60,9 +61,9 @@ def test_reported_render_downloads_back_with_checked_checksums(client, render_di
 
 def test_submit_cancel_and_retry(client, render_dir, tmp_path):
     completed = client.report_render(render_dir, "prod_client")
-    fields = {"product_id": "prod_client", "preset": "chest-small", "color": "red",
-              "animation": "false"}
-    job = client.submit_job(write_png(tmp_path / "d.png", 40, 40), fields)
+    fields = {"product_id": "prod_client", "color": "red", "animation": "false"}
+    design = str(write_png(tmp_path / "d.png", 40, 40))
+    job = client.submit_job([PrintSpec(design, "chest-small")], fields)
     assert job["status"] == "pending" and job["source"] == "api"
     cancelled = client.cancel_job(job["id"])
     assert cancelled["status"] in ("cancelled", "completed")
@@ -72,6 +73,22 @@ def test_submit_cancel_and_retry(client, render_dir, tmp_path):
         client.cancel_job(retry["id"])
     with pytest.raises(SyncFailed, match="Only failed or cancelled"):
         client.retry_job(completed["id"])
+
+
+def test_a_job_of_several_prints_is_queued_with_each(client, tmp_path):
+    front = str(write_png(tmp_path / "front.png", 40, 40))
+    back = str(write_png(tmp_path / "back.png", 60, 30))
+    job_prints = [PrintSpec(front, "chest-left"), PrintSpec(back, "back-large", (0.0, 4.0), 0.5),
+                  PrintSpec(front, "back-bottom-small", rotation_deg=90.0)]
+    job = client.submit_job(job_prints, {"product_id": "prod_client", "color": "navy",
+                                         "animation": "false"})
+    try:
+        assert [p["preset"] for p in job["prints"]] == ["chest-left", "back-large",
+                                                        "back-bottom-small"]
+        assert job["prints"][1]["offset_cm"] == [0.0, 4.0]
+        assert service_tasks.preset_label(job) == "chest-left +2"
+    finally:
+        client.cancel_job(job["id"])
 
 
 def test_errors_are_sentences(live_service, client):
@@ -148,14 +165,18 @@ def test_tasks_run_one_per_topic_and_turn_errors_into_messages():
 
 def test_small_helpers():
     with pytest.raises(InvalidInput, match="product id"):
-        service_tasks.farm_fields(product_id="", preset="chest-small", color="#fff",
-                                  template="classic-tee", quality="preview", animation=False,
-                                  background="transparent")
+        service_tasks.farm_fields(product_id="", color="#fff", template="classic-tee",
+                                  quality="preview", animation=False, background="transparent")
     assert service_tasks.short_time("2026-11-28T16:46:00.175551Z") == "11-28 16:46"
     assert service_tasks.colour_label({"color": "#1f2a44", "colors": ["#1f2a44"]}) == "#1f2a44"
     assert service_tasks.colour_label({"color": "#1f2a44"}) == "#1f2a44"  # an older service
     assert service_tasks.colour_label(
         {"color": "#c8102e", "colors": ["#c8102e", "#1f2a44", "#ffffff"]}) == "#c8102e +2"
+    assert service_tasks.preset_label({"preset": "back-large"}) == "back-large"
+    assert service_tasks.preset_label({"preset": "chest-left", "prints": [
+        {"preset": "chest-left"}, {"preset": "back-large"}]}) == "chest-left +1"
+    assert service_tasks.preset_label({"prints": [{"preset": "sleeve-left"}]}) == "sleeve-left"
+    assert service_tasks.preset_label({}) == ""
     assert service_tasks.progress_sentence(
         {"status": "rendering", "progress": 42, "stage": "stills"}) == "Rendering 42% (stills)"
     assert service_tasks.progress_sentence(
