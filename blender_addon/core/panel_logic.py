@@ -1,8 +1,9 @@
 """What the panel shows and asks for, decided in plain Python (no ``bpy``).
 
 Enum items come from ``shared`` so a preset, quality level or template added there shows up in
-the panel without touching the add-on; the checks on a design and the RenderSpec a render
-button sends are built here too, so they are unit-tested without Blender.
+the panel without touching the add-on; the checks on each print's design (its DPI at its final
+size, whether it stays printable) and the RenderSpec a render button sends are built here too,
+so they are unit-tested without Blender.
 """
 
 from __future__ import annotations
@@ -10,11 +11,21 @@ from __future__ import annotations
 import datetime as _dt
 import tempfile
 import textwrap
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from .._shared import angles, colors, contracts, errors, presets, quality, templates, validation
+from .._shared import (
+    angles,
+    colors,
+    contracts,
+    errors,
+    presets,
+    prints,
+    quality,
+    templates,
+    validation,
+)
 
 EnumItem = tuple[str, str, str, int]
 
@@ -25,10 +36,18 @@ COLOR_BACKGROUND = "color"
 # enum items
 
 
-def preset_items() -> list[EnumItem]:
+#: The number a placement keeps in every (filtered) list: a saved print keeps its placement
+#: whatever the template offers.
+PRESET_NUMBERS = {preset_id: i for i, preset_id in enumerate(presets.PRESET_IDS)}
+MORE_PLACEMENTS = "More"
+
+
+def preset_items(supported: Collection[str] | None = None) -> list[EnumItem]:
+    """The placements (those of ``supported`` only, when given), numbered as in ``shared``."""
     return [
-        (p.id, p.label, f"{p.label}: {p.side} print, {p.width_cm:g} x {p.height_cm:g} cm", i)
-        for i, p in enumerate(presets.PRESETS.values())
+        (p.id, p.label, f"{p.label}: {p.side} print, {p.width_cm:g} x {p.height_cm:g} cm",
+         PRESET_NUMBERS[p.id])
+        for p in presets.PRESETS.values() if supported is None or p.id in supported
     ]
 
 
@@ -36,12 +55,35 @@ def area_label(area: str) -> str:
     return area.replace("-", " ").capitalize()
 
 
-def preset_grid() -> list[tuple[str, list[tuple[str, str]]]]:
-    """Rows of (area label, [(preset id, size label), ...]) in the order ``shared`` lists them."""
+def preset_grid(supported: Collection[str] | None = None
+                ) -> list[tuple[str, list[tuple[str, str]]]]:
+    """Rows of (label, [(preset id, button label), ...]) in the order ``shared`` lists them:
+    one row per area of the nine sized placements, then the others (left chest, the sleeves,
+    the neck label) in one row under their own names."""
     rows: dict[str, list[tuple[str, str]]] = {}
     for p in presets.PRESETS.values():
-        rows.setdefault(p.area, []).append((p.id, p.size.capitalize()))
-    return [(area_label(area), cells) for area, cells in rows.items()]
+        if supported is not None and p.id not in supported:
+            continue
+        if p.id == f"{p.area}-{p.size}":
+            rows.setdefault(area_label(p.area), []).append((p.id, p.size.capitalize()))
+        else:
+            rows.setdefault(MORE_PLACEMENTS, []).append((p.id, p.label.split(" (")[0]))
+    more = rows.pop(MORE_PLACEMENTS, None)
+    return [*rows.items(), *([(MORE_PLACEMENTS, more)] if more else [])]
+
+
+def next_preset(used: Sequence[str], supported: Collection[str] | None = None) -> str:
+    """The placement a new print starts at: the default for the first, then the first
+    placement on a side no print uses yet (a back print after a chest one), else the default."""
+    offered = [p for p in presets.PRESETS.values() if supported is None or p.id in supported]
+    if not offered:
+        return presets.DEFAULT_PRESET
+    default = presets.DEFAULT_PRESET if any(p.id == presets.DEFAULT_PRESET for p in offered) \
+        else offered[0].id
+    sides = {presets.PRESETS[u].side for u in used if u in presets.PRESETS}
+    if not used:
+        return default
+    return next((p.id for p in offered if p.side not in sides), default)
 
 
 def quality_items() -> list[EnumItem]:
@@ -109,6 +151,8 @@ class DesignStatus:
     error: str = ""
     #: The print-resolution sentence the CLI, the manifest and the API carry ("" when sharp).
     warning: str = ""
+    #: Why the print cannot go where it is: it leaves its side's printable area ("" if not).
+    outside: str = ""
 
     @property
     def ok(self) -> bool:
@@ -136,13 +180,24 @@ def inspect_design(path: str) -> DesignStatus:
     return DesignStatus(width=info.width, height=info.height)
 
 
-def at_preset(status: DesignStatus, preset_id: str) -> DesignStatus:
-    """The same design with its effective print resolution at ``preset_id``."""
+def at_print(status: DesignStatus, spec: prints.PrintSpec) -> DesignStatus:
+    """The same design as ``spec`` prints it: its resolution at its final size (offset, scale
+    and turn applied), and the sentence that says it leaves its side's printable area."""
     if not status.ok:
         return status
-    resolution = validation.resolution_at(preset_id, status.width, status.height)
-    return DesignStatus(status.width, status.height, resolution.dpi,
-                        blurry=resolution.quality == "blurry", warning=resolution.warning)
+    try:
+        placed = prints.fit_print(spec, status.width, status.height)
+        prints.check_inside(placed, 1)
+    except errors.InvalidInput as exc:
+        if exc.code != "print_out_of_area":
+            return replace(status, error=exc.message)
+        outside = exc.message.replace("Print 1 ", "The print ", 1)
+    else:
+        outside = ""
+    warning = " ".join(prints.print_warnings([placed]))
+    return DesignStatus(status.width, status.height, placed.dpi,
+                        blurry=placed.dpi < presets.MIN_PRINT_DPI, warning=warning,
+                        outside=outside)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -173,8 +228,7 @@ def background_value(kind: str, srgb: Sequence[float]) -> str:
 
 def build_spec(
     *,
-    design: str,
-    preset: str,
+    job_prints: Sequence[prints.PrintSpec],
     color: str,
     template: str,
     quality_name: str,
@@ -189,20 +243,31 @@ def build_spec(
 ) -> contracts.RenderSpec:
     """Check what the panel holds and turn it into the spec the renderer takes.
 
-    Every problem is an ``InvalidInput`` whose message is the one sentence the user sees.
+    Every problem is an ``InvalidInput`` whose message is the one sentence the user sees; with
+    several prints it starts with the print's number.
     """
-    if not design:
-        raise errors.InvalidInput("Choose a design image first.")
-    design_path = Path(design).resolve()
-    validation.inspect_design_file(design_path)
+    if not job_prints:
+        raise errors.InvalidInput("Add a print and choose its design first.")
+    checked, sizes = [], []
+    for index, item in enumerate(job_prints, start=1):
+        label = f"Print {index}: " if len(job_prints) > 1 else ""
+        if not item.design:
+            raise errors.InvalidInput(f"{label}Choose a design image first.")
+        design_path = Path(item.design).resolve()
+        try:
+            info = validation.inspect_design_file(design_path)
+        except errors.InvalidInput as exc:
+            raise errors.InvalidInput(label + exc.message, code=exc.code) from None
+        checked.append(replace(item, design=str(design_path)))
+        sizes.append((info.width, info.height))
+    prints.place_prints(tuple(checked), sizes)  # print_out_of_area, naming the print
     if product_id:
         validation.check_safe_id(product_id, "product id")
     chosen = tuple(a for a, on in zip(angles.ANGLE_IDS, angle_flags, strict=False) if on)
     if not chosen:
         raise errors.InvalidInput("Choose at least one angle to render.")
     return contracts.RenderSpec.from_dict({
-        "design": str(design_path),
-        "preset": preset,
+        "prints": [item.to_dict() for item in checked],
         "color": color,
         "template": template,
         "quality": quality_name,
@@ -213,3 +278,15 @@ def build_spec(
         "samples": samples or None,
         "animation": {"enabled": bool(animation), "frames": int(frames)},
     })
+
+
+def legacy_print(design_path: object, preset_number: object) -> tuple[str, str] | None:
+    """A scene saved before prints came as a list kept its one design and its placement's
+    number in the old settings: the (design, preset) of the print it becomes, or None."""
+    design = design_path if isinstance(design_path, str) else ""
+    number = preset_number if isinstance(preset_number, int) else None
+    if not design and number is None:
+        return None
+    preset = presets.PRESET_IDS[number] if number is not None \
+        and 0 <= number < len(presets.PRESET_IDS) else presets.DEFAULT_PRESET
+    return design, preset

@@ -14,6 +14,7 @@ from blender_addon.core import panel_logic
 from shared import angles, colors, presets, quality, templates
 from shared.contracts import RenderSpec
 from shared.errors import InvalidInput
+from shared.prints import PrintSpec
 
 
 def test_preset_items_follow_shared():
@@ -23,12 +24,38 @@ def test_preset_items_follow_shared():
     assert all(i[1] == presets.PRESETS[i[0]].label for i in items)
 
 
-def test_presets_are_grouped_by_area_then_size():
+def test_a_templates_placements_keep_their_numbers():
+    items = panel_logic.preset_items({"back-large", "chest-left", "nowhere"})
+    assert [(i[0], i[3]) for i in items] == [
+        ("back-large", presets.PRESET_IDS.index("back-large")),
+        ("chest-left", presets.PRESET_IDS.index("chest-left"))]
+
+
+def test_presets_are_grouped_by_area_then_size_then_the_others():
     grid = panel_logic.preset_grid()
-    assert [label for label, _ in grid] == ["Chest", "Back", "Back bottom"]
-    for (_, cells), area in zip(grid, presets.AREAS, strict=True):
+    assert [label for label, _ in grid] == ["Chest", "Back", "Back bottom", "More"]
+    for (_, cells), area in zip(grid, presets.AREAS, strict=False):
         assert [pid for pid, _ in cells] == [f"{area}-{size}" for size in presets.SIZES]
         assert [label for _, label in cells] == ["Small", "Medium", "Large"]
+    assert grid[-1][1] == [("chest-left", "Left chest"), ("sleeve-left", "Left sleeve"),
+                           ("sleeve-right", "Right sleeve"), ("neck-label", "Neck label")]
+    nine = templates.discover_templates()["classic-tee"].supported_presets
+    only = panel_logic.preset_grid({"back-small", "back-large", "sleeve-left"})
+    assert only == [("Back", [("back-small", "Small"), ("back-large", "Large")]),
+                    ("More", [("sleeve-left", "Left sleeve")])]
+    assert sum(len(cells) for _, cells in panel_logic.preset_grid(nine)) == len(nine)
+
+
+def test_a_new_print_starts_on_a_side_no_print_uses():
+    assert panel_logic.next_preset([]) == "chest-medium"
+    assert panel_logic.next_preset(["chest-medium"]) == "back-small"
+    assert panel_logic.next_preset(["chest-medium", "back-large"]) == "sleeve-left"
+    assert panel_logic.next_preset(["chest-left", "back-large", "sleeve-left",
+                                    "sleeve-right", "neck-label"]) == "chest-medium"
+    assert panel_logic.next_preset([], {"back-large"}) == "back-large"
+    # every side taken: the template's first placement
+    assert panel_logic.next_preset(["back-large"], {"back-large", "back-small"}) == \
+        "back-small"
 
 
 def test_quality_template_background_and_angle_items_follow_shared():
@@ -63,12 +90,32 @@ def test_design_status(tmp_path):
     assert "not found" in panel_logic.inspect_design(str(tmp_path / "nope.png")).error
     big = panel_logic.inspect_design(str(write_png(tmp_path / "b.png", 3000, 3600)))
     assert big.ok and big.size_text() == "3000 x 3600 px"
-    sharp = panel_logic.at_preset(big, "chest-large")
+    sharp = panel_logic.at_print(big, PrintSpec("b.png", "chest-large"))
     assert sharp.dpi == pytest.approx(250, abs=1) and not sharp.blurry  # 3000 px over 12 in
-    assert sharp.dpi_text() == "250 DPI at this size"
-    small = panel_logic.at_preset(panel_logic.inspect_design(
-        str(write_png(tmp_path / "c.png", 400, 400))), "chest-large")
+    assert sharp.dpi_text() == "250 DPI at this size" and not sharp.outside
+    small = panel_logic.at_print(panel_logic.inspect_design(
+        str(write_png(tmp_path / "c.png", 400, 400))), PrintSpec("c.png", "chest-large"))
     assert small.blurry and small.dpi < presets.MIN_PRINT_DPI
+
+
+def test_a_prints_dpi_and_warning_are_at_its_final_size():
+    design = panel_logic.DesignStatus(1200, 1200)
+    full = panel_logic.at_print(design, PrintSpec("d.png", "chest-medium"))
+    assert full.dpi == pytest.approx(120, abs=0.5) and full.blurry  # 1200 px over 10 in
+    assert "will print blurry" in full.warning and "120 DPI" in full.warning
+    half = panel_logic.at_print(design, PrintSpec("d.png", "chest-medium", scale=0.5))
+    assert half.dpi == pytest.approx(240, abs=0.5) and not half.blurry
+    assert "acceptable" in half.warning and "240 DPI" in half.warning
+    tiny = panel_logic.at_print(design, PrintSpec("d.png", "chest-medium", scale=0.25))
+    assert tiny.warning == "" and tiny.dpi_text() == "480 DPI at this size"
+
+
+def test_a_print_that_leaves_its_area_says_by_how_much():
+    design = panel_logic.DesignStatus(500, 500)
+    moved = panel_logic.at_print(design, PrintSpec("d.png", "chest-small", (0.0, -20.0)))
+    assert moved.ok and moved.outside.startswith("The print (chest-small) leaves the front")
+    assert " cm at the top" in moved.outside
+    assert not panel_logic.at_print(design, PrintSpec("d.png", "chest-small", (0.0, 5.0))).outside
 
 
 def test_output_folder_is_fresh_and_never_a_path_from_the_name(tmp_path):
@@ -85,7 +132,7 @@ def test_output_folder_is_fresh_and_never_a_path_from_the_name(tmp_path):
 
 
 def _spec(design_file: Path, **overrides):
-    values = dict(design=str(design_file), preset="chest-medium", color="navy",
+    values = dict(job_prints=[PrintSpec(str(design_file), "chest-medium")], color="navy",
                   template="classic-tee", quality_name="preview",
                   angle_flags=(True, False, False, True, False, False), animation=True,
                   frames=12, background="#eee", output_dir="/tmp/out")
@@ -96,7 +143,8 @@ def _spec(design_file: Path, **overrides):
 def test_build_spec_normalises_what_the_panel_holds(tmp_path):
     design = write_png(tmp_path / "d.png", 100, 100)
     spec = _spec(design)
-    assert spec.design == str(design.resolve()) and spec.output_dir == "/tmp/out"
+    assert spec.prints == (PrintSpec(str(design.resolve()), "chest-medium"),)
+    assert spec.output_dir == "/tmp/out"
     assert spec.color == "#1f2a44" and spec.background == "#eeeeee"
     assert spec.angles == ("front_0deg", "back_180deg")
     assert spec.animation.enabled and spec.animation.frames == 12
@@ -107,11 +155,26 @@ def test_build_spec_normalises_what_the_panel_holds(tmp_path):
     assert RenderSpec.from_json(still.to_json()) == still  # what spec.json carries
 
 
+def test_build_spec_carries_every_print_with_its_placement(tmp_path, monkeypatch):
+    front = write_png(tmp_path / "front.png", 100, 100)
+    back = write_png(tmp_path / "back.png", 200, 100)
+    monkeypatch.chdir(tmp_path)
+    spec = _spec(front, job_prints=[
+        PrintSpec("front.png", "chest-left"),
+        PrintSpec(str(back), "back-large", (1.0, 4.0), 0.5, 90.0)])
+    assert spec.prints == (PrintSpec(str(front.resolve()), "chest-left"),
+                           PrintSpec(str(back.resolve()), "back-large", (1.0, 4.0), 0.5, 90.0))
+
+
+def _one(design: str = "", preset: str = "chest-medium", **changes) -> list[PrintSpec]:
+    return [PrintSpec(design, preset, **changes)]
+
+
 @pytest.mark.parametrize(("overrides", "message"), [
-    ({"design": ""}, "Choose a design image first"),
+    ({"job_prints": []}, "Add a print and choose its design first"),
+    ({"job_prints": _one()}, "^Choose a design image first"),
     ({"angle_flags": (False,) * 6}, "Choose at least one angle"),
     ({"color": "blurple"}, "not a colour"),
-    ({"preset": "sleeve"}, "Unknown preset"),
     ({"product_id": "../x"}, "Invalid product id"),
     ({"background": "plaid"}, "Unknown background"),
     ({"frames": 1}, "between 2 and"),
@@ -122,8 +185,34 @@ def test_build_spec_refuses_with_one_sentence(tmp_path, overrides, message):
         _spec(design, **overrides)
 
 
+def test_build_spec_names_the_print_it_refuses(tmp_path):
+    good = str(write_png(tmp_path / "d.png", 100, 100))
+    fake = tmp_path / "fake.png"
+    fake.write_bytes(b"GIF89a")
+    cases = [
+        (_one(good) + _one(), "^Print 2: Choose a design image first", "invalid_input"),
+        (_one(good) + _one(str(fake)), "^Print 2: .*PNG or JPEG", "unsupported_media_type"),
+        (_one(good) + _one(good, "sleeve"), "Unknown preset 'sleeve'", "unknown_preset"),
+        (_one(good) + _one(good, "back-small", offset_cm=(0.0, -30.0)),
+         "^Print 2 \\(back-small\\) leaves the back printable area by", "print_out_of_area"),
+    ]
+    for job_prints, message, code in cases:
+        with pytest.raises(InvalidInput, match=message) as caught:
+            _spec(Path(good), job_prints=job_prints)
+        assert caught.value.code == code
+
+
 def test_build_spec_refuses_a_non_image(tmp_path):
     fake = tmp_path / "design.png"
     fake.write_bytes(b"GIF89a")
     with pytest.raises(InvalidInput, match="PNG or JPEG"):
         _spec(fake)
+
+
+def test_an_old_scenes_design_and_placement_become_print_1():
+    back_large = presets.PRESET_IDS.index("back-large")
+    assert panel_logic.legacy_print("//logo.png", back_large) == ("//logo.png", "back-large")
+    assert panel_logic.legacy_print("//logo.png", None) == ("//logo.png", "chest-medium")
+    assert panel_logic.legacy_print(None, back_large) == ("", "back-large")
+    assert panel_logic.legacy_print(None, None) is None
+    assert panel_logic.legacy_print("", 99) == ("", "chest-medium")
