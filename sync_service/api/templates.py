@@ -5,16 +5,21 @@ from __future__ import annotations
 from pathlib import PurePosixPath
 from typing import Any
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, current_app, request, send_file
 from sqlalchemy import exists, select, update
+from sqlalchemy.exc import IntegrityError
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from shared.colors import parse_color
 from shared.errors import InvalidInput, NotFound
 from shared.presets import get_preset
+from shared.templates import default_templates_root
 from shared.validation import check_safe_id
 
 from ..db import get_session
 from ..errors import BadRequest, Conflict
+from ..jobs import registered_templates as registered
+from ..jobs.storage import Storage
 from ..models import RenderJob, RenderTemplate, utcnow
 from . import bodies
 from .render_jobs import iso
@@ -116,16 +121,27 @@ def list_templates() -> dict[str, Any]:
     return {"items": [template_to_dict(t) for t in items], "total": len(items)}
 
 
+def _storage() -> Storage:
+    return current_app.extensions["tshirt"].storage
+
+
+def _refuse_taken(template_id: str) -> None:
+    if get_session().get(RenderTemplate, template_id) is not None:
+        raise Conflict(f"Template {template_id!r} already exists.", code="already_exists")
+
+
 @bp.post("/render-templates")
 def create_template() -> tuple[dict[str, Any], int]:
+    """A template row from JSON (metadata only), or a template with its model (multipart)."""
+    if request.mimetype == "multipart/form-data":
+        return _register()
     data = _body()
     if "id" not in data:
         raise BadRequest("The field 'id' is required.")
     template_id = check_safe_id(data["id"], "template id")
     values = _validated(data, creating=True)
     session = get_session()
-    if session.get(RenderTemplate, template_id) is not None:
-        raise Conflict(f"Template {template_id!r} already exists.", code="already_exists")
+    _refuse_taken(template_id)
     template = RenderTemplate(id=template_id, description="", supported_presets=[],
                               default_color="#ffffff", active=True, is_default=False)
     for key, value in values.items():
@@ -137,15 +153,99 @@ def create_template() -> tuple[dict[str, Any], int]:
     return template_to_dict(template), 201
 
 
+def _template_text() -> str:
+    """The `template` part: a form field, or a file part (`curl -F template=@template.json`)."""
+    text: str | bytes | None = request.form.get("template")
+    if text is None and "template" in request.files:
+        text = request.files["template"].stream.read(registered.MAX_TEMPLATE_JSON_BYTES + 1)
+    if not text:
+        raise BadRequest("Send template.json as a multipart field named 'template'.")
+    if len(text) > registered.MAX_TEMPLATE_JSON_BYTES:
+        raise InvalidInput("template.json is larger than "
+                           f"{registered.MAX_TEMPLATE_JSON_BYTES // 1024} KB.",
+                           code="invalid_template")
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError:
+            raise InvalidInput("template.json must be UTF-8.", code="invalid_template") \
+                from None
+    return text
+
+
+def _register() -> tuple[dict[str, Any], int]:
+    """Store a template and its model under the data directory, validated first; a refused
+    upload leaves no row and no file (see `jobs.registered_templates`)."""
+    request.max_content_length = registered.max_request_bytes()
+    request.max_form_memory_size = registered.MAX_TEMPLATE_JSON_BYTES
+    try:
+        text = _template_text()
+        upload = request.files.get("model")
+    except RequestEntityTooLarge:
+        raise registered.too_large() from None
+    if upload is None or not upload.filename:
+        raise BadRequest("Send the model as a multipart file field named 'model'.")
+    draft = registered.read_draft(text)
+    if upload.filename != draft.model_name:
+        raise InvalidInput(f"The model file is named {upload.filename!r} but template.json's "
+                           f"'model.file' says {draft.model_name!r}.", code="invalid_template")
+    _refuse_taken(draft.template_id)
+    if (default_templates_root() / draft.template_id).is_dir():
+        raise Conflict(f"{draft.template_id!r} is the id of a bundled template.",
+                       code="already_exists")
+    storage = _storage()
+    session = get_session()
+    with registered.staging(storage) as staging:
+        template = staging.write(draft, text, upload.save)
+        staging.install(draft)
+        try:
+            row = RenderTemplate(
+                id=template.id, name=template.name, description=template.description,
+                model_path=registered.model_location(draft), thumbnail_path=None,
+                supported_presets=list(template.supported_presets),
+                default_color=template.default_color, active=True, is_default=False)
+            session.add(row)
+            session.commit()
+        except BaseException as error:
+            session.rollback()
+            registered.remove(storage, draft.template_id)
+            if isinstance(error, IntegrityError):  # a JSON POST of the same id won the race
+                raise Conflict(f"Template {template.id!r} already exists.",
+                               code="already_exists") from None
+            raise
+    return template_to_dict(row), 201
+
+
 @bp.get("/render-templates/<template_id>")
 def get_template(template_id: str) -> dict[str, Any]:
     return template_to_dict(_get(template_id))
+
+
+@bp.get("/render-templates/<template_id>/files")
+def list_template_files(template_id: str) -> dict[str, Any]:
+    """A registered template's files with their digests (a remote worker's cache key); empty
+    for a bundled or metadata-only template."""
+    _get(template_id)
+    return {"items": [f.to_dict() for f in registered.stored_files(_storage(), template_id)]}
+
+
+@bp.get("/render-templates/<template_id>/files/<name>")
+def template_file(template_id: str, name: str) -> Response:
+    """One of a registered template's files: the name must be one of them, and the path comes
+    from the template's folder, never from the URL."""
+    _get(template_id)
+    path = registered.stored_file(_storage(), template_id, name)
+    return send_file(path, mimetype="application/octet-stream", max_age=3600, conditional=True,
+                     etag=True)
 
 
 @bp.patch("/render-templates/<template_id>")
 def patch_template(template_id: str) -> dict[str, Any]:
     template = _get(template_id)
     values = _validated(_body(), creating=False)
+    if "model_path" in values and registered.is_registered(_storage(), template_id):
+        raise InvalidInput(f"Template {template_id!r} was registered with its model, which "
+                           "stays where the service stored it.", code="invalid_template")
     for key, value in values.items():
         setattr(template, key, value)
     template.updated_at = utcnow()
@@ -164,4 +264,5 @@ def delete_template(template_id: str) -> Response:
                        "(PATCH active=false).", code="template_in_use")
     session.delete(template)
     session.commit()
+    registered.remove(_storage(), template_id)
     return Response(status=204)
