@@ -54,14 +54,16 @@ def _check_overrides(overrides: Mapping[str, Any]) -> None:
 
 
 def job_spec(job: RenderJob, design: Path, out: Path,
-             overrides: Mapping[str, Any] | None = None) -> RenderSpec:
+             overrides: Mapping[str, Any] | None = None, *,
+             template: str | None = None) -> RenderSpec:
     """What to render for `job`: its design file and options, into `out`, validated like any
-    spec (raises InvalidInput)."""
+    spec (raises InvalidInput). `template` is what the spec names (`template_cache`: a
+    registered template's folder); the job's template id by default."""
     overrides = overrides or {}
     _check_overrides(overrides)
     data: dict[str, Any] = {
         "design": str(design), "preset": job.preset, "color": job.color,
-        "output_dir": str(out), "template": job.template_id, "quality": job.quality,
+        "output_dir": str(out), "template": template or job.template_id, "quality": job.quality,
         "background": job.background, "job_id": job.id,
         "animation": {"enabled": bool(job.animation)},
     }

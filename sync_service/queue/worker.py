@@ -49,6 +49,7 @@ from .outcomes import Failure, Outcomes, failure_of, one_line, persist, unexpect
 from .remote import ServiceClient
 from .runner import job_command, job_spec
 from .stalls import remove_stale_scratch, scratch_dir
+from .template_cache import TemplateFolders
 from .uploads import STAGE_WAITING, PendingUpload, Uploads
 
 _log = logging.getLogger(__name__)
@@ -91,6 +92,7 @@ class RenderWorker:
         self.client = (ServiceClient(settings.service_url, settings.service_token or "")
                        if settings.remote else None)
         self.uploads = Uploads(settings, db, storage, self.client)
+        self.templates = TemplateFolders(storage, self.client)
         self.outcomes = Outcomes(settings, db, lambda job_id, delay: self.enqueue(job_id, delay))
         self.gate = ServiceGate(settings, self.client.check if self.client else partial(ping, db))
         #: Set when the worker shuts down: waits for the service or the database end.
@@ -170,11 +172,13 @@ class RenderWorker:
     def _render(self, run: ActiveRun, work: Path) -> None:
         job = self._job(run.job_id)
         design = self._design(job, work)
+        template = self.templates.ref(job.template_id)
         out = work / "out"
         out.mkdir()
         try:
             command = job_command(self.settings, job_spec(job, print_copy(design, work), out,
-                                                          self.settings.render_overrides), work)
+                                                          self.settings.render_overrides,
+                                                          template=template), work)
         except TshirtError as error:
             raise Failure(error.code, error.message, False) from None
         child = ChildRun(command, time_limit_s=self.settings.render_timeout_s, cwd=work,
