@@ -14,6 +14,7 @@ from flask import Blueprint
 from shared.jobs import JobSource, JobStatus
 from shared.presets import PRESET_IDS
 from shared.quality import QUALITY_NAMES
+from shared.template_files import MAX_MODEL_BYTES
 from shared.validation import MAX_DESIGN_BYTES
 
 from ..jobs.forms import MAX_METADATA_BYTES
@@ -106,6 +107,18 @@ _MORE_OPTIONS: dict[str, Any] = {
 _METADATA_TEXT = {"type": "string", "maxLength": MAX_METADATA_BYTES,
                   "description": f"a JSON object, at most {MAX_METADATA_BYTES // 1024} KB"}
 _SECURED = [{"bearer": []}]
+_REGISTRATION = {"type": "object", "required": ["template", "model"], "properties": {
+    "template": {"type": "string", "description": "template.json (a minimal one: id, name, "
+                                                  "model, supported_presets, default_color)"},
+    "model": {"type": "string", "format": "binary",
+              "description": "the .glb, .gltf or .blend file template.json's model.file names, "
+                             f"at most {MAX_MODEL_BYTES // 10**6} MB"}}}
+_TEMPLATE_FILES = {"type": "object", "required": ["items"], "properties": {"items": {
+    "type": "array", "items": {"type": "object", "required": ["name", "size", "sha256"],
+                               "properties": {"name": {"type": "string"},
+                                              "size": {"type": "integer", "minimum": 0},
+                                              "sha256": {"type": "string",
+                                                         "pattern": "^[0-9a-f]{64}$"}}}}}}
 
 
 def _job_paths() -> dict[str, Any]:
@@ -196,11 +209,13 @@ def _template_paths() -> dict[str, Any]:
                                           "Only active (true) or inactive (false) ones.")],
                     "responses": {"200": _json(ref("TemplateList"), "Templates"),
                                   **_errors(401, 422)}},
-            "post": {"summary": "Add a render template.",
+            "post": {"summary": "Add a render template: a row (JSON), or a template with its "
+                                "model, validated and stored by the service (multipart).",
                      "requestBody": {"required": True, "content": {"application/json": {
-                         "schema": template_input(creating=True)}}},
+                         "schema": template_input(creating=True)}, "multipart/form-data": {
+                         "schema": _REGISTRATION}}},
                      "responses": {"201": _json(template, "Created"),
-                                   **_errors(400, 401, 409, 413, 422)}}},
+                                   **_errors(400, 401, 409, 413, 422, 507)}}},
         "/admin/render-templates/{template_id}": {
             "get": {"summary": "One render template.", "parameters": [_TEMPLATE_ID],
                     "responses": {"200": _json(template, "The template"),
@@ -213,6 +228,16 @@ def _template_paths() -> dict[str, Any]:
             "delete": {"summary": "Delete a template no job uses.", "parameters": [_TEMPLATE_ID],
                        "responses": {"204": {"description": "Deleted"},
                                      **_errors(401, 404, 409, 422)}}},
+        "/admin/render-templates/{template_id}/files": {"get": {
+            "summary": "A registered template's files (none for a bundled or JSON-only one).",
+            "parameters": [_TEMPLATE_ID],
+            "responses": {"200": _json(_TEMPLATE_FILES, "Its files"), **_errors(401, 404, 422)}}},
+        "/admin/render-templates/{template_id}/files/{name}": {"get": {
+            "summary": "One of a registered template's files.",
+            "parameters": [_TEMPLATE_ID, {"name": "name", "in": "path", "required": True,
+                                          "description": "A name its file list gives",
+                                          "schema": {"type": "string"}}],
+            "responses": _file_responses("The file", "application/octet-stream")}},
     }
 
 

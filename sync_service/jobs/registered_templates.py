@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import functools
-import json
 import os
 import shutil
 import tempfile
@@ -29,6 +28,7 @@ from shared.templates import TEMPLATE_FILE, Template, load_template
 from shared.validation import check_safe_id, file_sha256
 
 from ..errors import Conflict
+from .forms import loads
 from .storage import TMP_DIR, Storage
 
 #: Where registered templates live, relative to the data directory.
@@ -37,6 +37,8 @@ TEMPLATES_DIR = "templates"
 REQUEST_SLACK_BYTES = 1024 * 1024
 #: template.json is a few hundred bytes; this is generous and keeps it in memory.
 MAX_TEMPLATE_JSON_BYTES = 256 * 1024
+#: A model file name this long or longer cannot be a name every file system takes.
+MAX_MODEL_NAME = 200
 _STAGING_PREFIX = ".template-"
 
 
@@ -68,8 +70,8 @@ class Draft:
 def read_draft(text: str) -> Draft:
     """The id and the model file name of an uploaded template.json (422 when it has none)."""
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as error:
+        data = loads(text)  # strictly: a document Python reads but JSON is not, is refused
+    except ValueError as error:
         raise _invalid(f"not JSON ({error}).") from None
     if not isinstance(data, dict):
         raise _invalid("the top level must be an object.")
@@ -78,7 +80,8 @@ def read_draft(text: str) -> Draft:
     name = model.get("file") if isinstance(model, dict) else None
     if not isinstance(name, str) or not name:
         raise _invalid("'model.file' must name the uploaded model file.")
-    if "\\" in name or name in (".", "..") or PurePosixPath(name).name != name:
+    if ("\\" in name or name in (".", "..") or PurePosixPath(name).name != name
+            or len(name) > MAX_MODEL_NAME or not name.isprintable()):
         raise _invalid("'model.file' must be a plain file name in the template's folder "
                        f"(not {name!r}).")
     return Draft(template_id, name)

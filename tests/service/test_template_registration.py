@@ -120,6 +120,10 @@ def test_deleting_a_registered_template_removes_its_files(client: FlaskClient, a
     (template_json(model_file="/etc/garment.glb"), None, "garment.glb", 422,
      "invalid_template"),
     (None, None, "other.glb", 422, "invalid_template"),
+    (template_json(model_file="gar\0ment.glb"), None, "gar\0ment.glb", 422,
+     "invalid_template"),
+    (template_json(model_file="g" * 300 + ".glb"), None, "g" * 300 + ".glb", 422,
+     "invalid_template"),
     # a .gltf whose buffer is a file outside the folder
     (template_json(model_file="garment.gltf"),
      json.dumps({"asset": {"version": "2.0"}, "buffers": [{"uri": "../../tshirt.db"}]}).encode(),
@@ -127,6 +131,7 @@ def test_deleting_a_registered_template_removes_its_files(client: FlaskClient, a
     # template.json itself
     ("{not json", None, "garment.glb", 422, "invalid_template"),
     (json.dumps(["a list"]), None, "garment.glb", 422, "invalid_template"),
+    ("[" * 100_000 + "]" * 100_000, None, "garment.glb", 422, "invalid_template"),
     (template_json(template_id="../up"), None, "garment.glb", 422, "invalid_id"),
     (template_json(template_id="Upper"), None, "garment.glb", 422, "invalid_template"),
     (template_json(supported_presets=["pocket"]), None, "garment.glb", 422, "invalid_template"),
