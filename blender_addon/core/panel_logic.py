@@ -164,9 +164,11 @@ class DesignStatus:
     def dpi_text(self) -> str:
         return f"{self.dpi:.0f} DPI at this size" if self.ok else ""
 
-    def warning_lines(self, width: int = 40) -> list[str]:
-        """The warning in lines a sidebar shows whole (a label is cut, never wrapped)."""
-        return textwrap.wrap(self.warning, width)
+    def notes(self, width: int = 40) -> list[tuple[list[str], bool]]:
+        """The warning and the out-of-area sentence, each in lines a sidebar shows whole (a
+        label is cut, never wrapped), with whether it is an alert."""
+        return [(textwrap.wrap(text, width), alert)
+                for text, alert in ((self.warning, self.blurry), (self.outside, True)) if text]
 
 
 def inspect_design(path: str) -> DesignStatus:

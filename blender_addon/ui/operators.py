@@ -3,6 +3,9 @@
 Scripting (``bpy.ops.tshirt.*``)::
 
     bpy.ops.tshirt.setup_preview()          # build the shirt in the current scene
+    bpy.ops.tshirt.print_add()               # a new print (scene.tshirt.prints), made active
+    bpy.ops.tshirt.choose_design(filepath="/art/logo.png")  # the active print's design
+    bpy.ops.tshirt.print_remove()            # the active print (or index=N)
     bpy.ops.tshirt.set_color_swatch(hex="#1f2a44")
     bpy.ops.tshirt.render(wait=True)         # render with the panel's settings, block until done
     bpy.ops.tshirt.render(wait=True, resolution=256, samples=4, frames=12)  # quick overrides
@@ -26,9 +29,10 @@ import bpy
 from bpy.props import BoolProperty, IntProperty, StringProperty
 from bpy_extras.io_utils import ImportHelper
 
-from .._shared import child_process, errors
+from .._shared import child_process, errors, prints
 from ..core import panel_logic
 from . import preview
+from .properties import active_print, add_print
 from .render_session import (
     RenderSession,
     active_session,
@@ -70,8 +74,9 @@ class TSHIRT_OT_setup_preview(bpy.types.Operator):
 
     def execute(self, context: bpy.types.Context) -> set[str]:
         settings = context.scene.tshirt
-        if settings.design_path and settings.design_error:
-            self.report({"WARNING"}, f"Design not shown: {settings.design_error}")
+        for number, item in enumerate(settings.prints, start=1):
+            if item.design_path and item.design_error:
+                self.report({"WARNING"}, f"Print {number} not shown: {item.design_error}")
         try:
             preview.setup(context, settings)
         except errors.TshirtError as exc:
@@ -86,7 +91,7 @@ class TSHIRT_OT_setup_preview(bpy.types.Operator):
 
 
 class TSHIRT_OT_choose_design(bpy.types.Operator, ImportHelper):
-    """Choose the design image (PNG or JPEG)"""
+    """Choose the design image (PNG or JPEG) of the selected print"""
 
     bl_idname = "tshirt.choose_design"
     bl_label = "Choose Design"
@@ -98,10 +103,73 @@ class TSHIRT_OT_choose_design(bpy.types.Operator, ImportHelper):
 
     def execute(self, context: bpy.types.Context) -> set[str]:
         settings = context.scene.tshirt
-        settings.design_path = self.filepath
-        if settings.design_error:
-            self.report({"ERROR"}, settings.design_error)
+        item = active_print(settings)
+        if item is None:  # the first design makes the first print
+            item = add_print(settings)
+        item.design_path = self.filepath
+        if item.design_error:
+            self.report({"ERROR"}, item.design_error)
             return {"CANCELLED"}
+        return {"FINISHED"}
+
+
+class TSHIRT_OT_print_add(bpy.types.Operator):
+    """Add a print: another design at another placement (front, back, sleeves, neck label)"""
+
+    bl_idname = "tshirt.print_add"
+    bl_label = "Add Print"
+    bl_options = {"REGISTER", "UNDO"}
+
+    design: StringProperty(  # type: ignore[valid-type]
+        name="Design", description="Its design file (empty: choose it later)",
+        subtype="FILE_PATH", default="",
+    )
+
+    @classmethod
+    def poll(cls, context: bpy.types.Context) -> bool:
+        scene = context.scene
+        return scene is not None and len(scene.tshirt.prints) < prints.MAX_PRINTS
+
+    def execute(self, context: bpy.types.Context) -> set[str]:
+        settings = context.scene.tshirt
+        try:
+            item = add_print(settings, self.design)
+        except errors.TshirtError as exc:
+            self.report({"ERROR"}, exc.message)
+            return {"CANCELLED"}
+        preview.apply_design(settings)
+        if item.design_error:
+            self.report({"WARNING"}, item.design_error)
+        return {"FINISHED"}
+
+
+class TSHIRT_OT_print_remove(bpy.types.Operator):
+    """Remove the selected print"""
+
+    bl_idname = "tshirt.print_remove"
+    bl_label = "Remove Print"
+    bl_options = {"REGISTER", "UNDO"}
+
+    index: IntProperty(  # type: ignore[valid-type]
+        name="Print", description="Which print, from 0 (-1: the selected one)", default=-1,
+        min=-1,
+    )
+
+    @classmethod
+    def poll(cls, context: bpy.types.Context) -> bool:
+        return context.scene is not None and len(context.scene.tshirt.prints) > 0
+
+    def execute(self, context: bpy.types.Context) -> set[str]:
+        settings = context.scene.tshirt
+        index = settings.prints_index if self.index < 0 else self.index
+        if not 0 <= index < len(settings.prints):
+            self.report({"ERROR"}, f"There is no print {index + 1}.")
+            return {"CANCELLED"}
+        settings.prints.remove(index)
+        if index < settings.prints_index:  # the selection stays on the same print
+            settings.prints_index -= 1
+        settings.prints_index = max(0, min(settings.prints_index, len(settings.prints) - 1))
+        preview.apply_design(settings)
         return {"FINISHED"}
 
 
@@ -298,6 +366,8 @@ class TSHIRT_OT_show_result(bpy.types.Operator):
 classes = (
     TSHIRT_OT_setup_preview,
     TSHIRT_OT_choose_design,
+    TSHIRT_OT_print_add,
+    TSHIRT_OT_print_remove,
     TSHIRT_OT_render,
     TSHIRT_OT_cancel_render,
     TSHIRT_OT_open_output_folder,

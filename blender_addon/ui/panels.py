@@ -1,12 +1,16 @@
-"""The "T-Shirt" tab in the 3D View sidebar: design, placement, colour, options, render."""
+"""The "T-Shirt" tab in the 3D View sidebar: the prints (each a design at a placement),
+colour, options, render."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import bpy
 
 from .._shared import angles, jobs
 from ..core import panel_logic, service_tasks
 from . import operators, preview, service_ops, service_sync
+from .properties import active_print, supported_presets
 from .render_session import active_session
 
 
@@ -32,58 +36,127 @@ class TSHIRT_PT_main(_TShirtPanel, bpy.types.Panel):
                      text="Rebuild Preview" if active else "Set Up Preview", icon="SHADING_TEXTURE")
 
 
-class TSHIRT_PT_design(_TShirtPanel, bpy.types.Panel):
-    bl_idname = "TSHIRT_PT_design"
-    bl_label = "Design"
+def _status_icon(status: panel_logic.DesignStatus) -> str:
+    if status.error or status.outside:
+        return "ERROR"
+    if not status.ok:
+        return "FILE_IMAGE"
+    return "ERROR" if status.blurry else "CHECKMARK"
+
+
+def ready_to_render(settings) -> bool:
+    """Every print has a design that prints inside its area (the button is greyed otherwise)."""
+    statuses = [preview.print_status(item) for item in settings.prints]
+    return bool(statuses) and all(s.ok and not s.outside for s in statuses)
+
+
+class TSHIRT_UL_prints(bpy.types.UIList):
+    """The job's prints: a check or a warning, the design's file name, the placement."""
+
+    def draw_item(self, context, layout, data, item, icon, active_data, active_propname,
+                  index=0, flt_flag=0) -> None:
+        status = preview.print_status(item)
+        name = Path(item.design_path).name if item.design_path else "(no design)"
+        placements = {i[0]: i[1] for i in panel_logic.preset_items()}
+        if self.layout_type in {"DEFAULT", "COMPACT"}:
+            row = layout.row(align=True)
+            row.alert = bool(status.error or status.outside)
+            row.label(text=f"{index + 1}. {name}", icon=_status_icon(status))
+            row.label(text=placements.get(item.preset, item.preset).split(" (")[0])
+        else:
+            layout.alignment = "CENTER"
+            layout.label(text=str(index + 1), icon=_status_icon(status))
+
+
+class TSHIRT_PT_prints(_TShirtPanel, bpy.types.Panel):
+    bl_idname = "TSHIRT_PT_prints"
+    bl_label = "Prints"
     bl_parent_id = "TSHIRT_PT_main"
 
     def draw(self, context: bpy.types.Context) -> None:
         layout = self.layout
         settings = context.scene.tshirt
+        row = layout.row()
+        row.template_list("TSHIRT_UL_prints", "", settings, "prints", settings, "prints_index",
+                          rows=3)
+        col = row.column(align=True)
+        col.operator(operators.TSHIRT_OT_print_add.bl_idname, text="", icon="ADD")
+        col.operator(operators.TSHIRT_OT_print_remove.bl_idname, text="", icon="REMOVE")
+        if not len(settings.prints):
+            layout.label(text="Add a print: a PNG or JPEG design at a placement", icon="INFO")
+
+
+class TSHIRT_PT_design(_TShirtPanel, bpy.types.Panel):
+    bl_idname = "TSHIRT_PT_design"
+    bl_label = "Design"
+    bl_parent_id = "TSHIRT_PT_prints"
+
+    def draw(self, context: bpy.types.Context) -> None:
+        layout = self.layout
+        item = active_print(context.scene.tshirt)
+        if item is None:
+            layout.label(text="Add a print to choose its design", icon="INFO")
+            return
         row = layout.row(align=True)
-        row.prop(settings, "design_path", text="")
+        row.prop(item, "design_path", text="")
         row.operator(operators.TSHIRT_OT_choose_design.bl_idname, text="", icon="FILEBROWSER")
-        if not settings.design_path:
+        if not item.design_path:
             layout.label(text="Choose a PNG or JPEG design", icon="INFO")
             return
-        if settings.design_error:
+        if item.design_error:
             col = layout.column()
             col.alert = True
-            col.label(text=settings.design_error, icon="ERROR")
+            col.label(text=item.design_error, icon="ERROR")
             return
-        image = preview.loaded_design(settings.design_path)
+        image = preview.loaded_design(item.design_path)
         if image is not None and image.preview is not None:
             layout.template_icon(icon_value=image.preview.icon_id, scale=6.0)
-        status = preview.design_status(settings)
+        status = preview.print_status(item)
         col = layout.column(align=True)
         col.label(text=status.size_text(), icon="IMAGE_DATA")
         row = col.row()
         row.alert = status.blurry
         row.label(text=status.dpi_text(), icon="ERROR" if status.blurry else "CHECKMARK")
-        if status.warning:
+        for lines, alert in status.notes():
             warn = col.column(align=True)
-            warn.alert = status.blurry
-            for line in status.warning_lines():
+            warn.alert = alert
+            for line in lines:
                 warn.label(text=line)
 
 
 class TSHIRT_PT_placement(_TShirtPanel, bpy.types.Panel):
     bl_idname = "TSHIRT_PT_placement"
     bl_label = "Placement"
-    bl_parent_id = "TSHIRT_PT_main"
+    bl_parent_id = "TSHIRT_PT_prints"
 
     def draw(self, context: bpy.types.Context) -> None:
+        layout = self.layout
         settings = context.scene.tshirt
-        grid = self.layout.grid_flow(row_major=True, columns=4, even_columns=False,
-                                     align=True)
-        for area_label, cells in panel_logic.preset_grid():
+        item = active_print(settings)
+        if item is None:
+            layout.label(text="Add a print to place it", icon="INFO")
+            return
+        supported = supported_presets(settings)
+        grid = layout.grid_flow(row_major=True, columns=4, even_columns=False, align=True)
+        for area_label, cells in panel_logic.preset_grid(supported):
             grid.label(text=area_label)
             for preset_id, size_label in cells:
-                grid.prop_enum(settings, "preset", preset_id, text=size_label)
+                grid.prop_enum(item, "preset", preset_id, text=size_label)
+            for _ in range(3 - len(cells) % 3 if len(cells) % 3 else 0):
+                grid.label(text="")  # keep the next row's label in the first column
         items = {i[0]: i[1] for i in panel_logic.preset_items()}
-        self.layout.label(text=items.get(settings.preset, settings.preset))
-
-
+        layout.label(text=items.get(item.preset, item.preset))
+        if supported is not None and item.preset not in supported:
+            col = layout.column()
+            col.alert = True
+            col.label(text=f"The {settings.template} template does not offer this placement",
+                      icon="ERROR")
+        col = layout.column(align=True)
+        col.use_property_split = True
+        col.use_property_decorate = False
+        col.prop(item, "offset_cm", text="Offset (cm)")
+        col.prop(item, "scale")
+        col.prop(item, "rotation_deg", text="Rotation (°)")
 class TSHIRT_PT_color(_TShirtPanel, bpy.types.Panel):
     bl_idname = "TSHIRT_PT_color"
     bl_label = "Shirt Colour"
@@ -151,7 +224,7 @@ class TSHIRT_PT_render(_TShirtPanel, bpy.types.Panel):
             return
         row = layout.row()
         row.scale_y = 1.4
-        row.enabled = bool(settings.design_path) and not settings.design_error
+        row.enabled = ready_to_render(settings)
         row.operator(operators.TSHIRT_OT_render.bl_idname, icon="RENDER_STILL")
         if settings.render_state in {"DONE", "FAILED", "CANCELLED"} and settings.render_message:
             col = layout.column()
@@ -219,8 +292,7 @@ class TSHIRT_PT_farm(_TShirtPanel, bpy.types.Panel):
                             icon="CANCEL")
         else:
             row = layout.row()
-            row.enabled = (bool(settings.design_path) and not settings.design_error
-                           and bool(settings.product_id))
+            row.enabled = ready_to_render(settings) and bool(settings.product_id)
             row.operator(service_ops.TSHIRT_OT_farm_render.bl_idname, icon="NETWORK_DRIVE")
             if not settings.product_id:
                 layout.label(text="Enter a product id to render on the farm", icon="INFO")
@@ -302,6 +374,8 @@ class TSHIRT_PT_history(_TShirtPanel, bpy.types.Panel):
 
 classes = (
     TSHIRT_PT_main,
+    TSHIRT_UL_prints,
+    TSHIRT_PT_prints,
     TSHIRT_PT_design,
     TSHIRT_PT_placement,
     TSHIRT_PT_color,

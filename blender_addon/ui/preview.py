@@ -1,9 +1,9 @@
 """The live preview: the shirt built into the artist's scene, kept in step with the panel.
 
 Property ``update=`` callbacks land here; each one is a cheap node edit on the preview's
-material (colour, design image, print mapping), so Material Preview follows at once. The
-preview's shirt and material are remembered as pointer properties on the settings, which
-survive undo and saving where Python references would not.
+material (colour, the prints' images and where each lands), so Material Preview follows at
+once. The preview's shirt and material are remembered as pointer properties on the settings,
+which survive undo and saving where Python references would not.
 
 The design shows as the renderer prints it (`render.design_image.load_design`: normalised, in a
 generated image). Normalising a big photo takes seconds, so each version of a file is loaded
@@ -62,17 +62,17 @@ def apply_color(settings) -> None:
 
 
 def apply_design(settings) -> None:
-    """Show the design where it will print, or nothing while no usable design is chosen."""
+    """Show every print with a usable design where it will print (none: a bare shirt)."""
     if not is_active(settings):
         return
     material = settings.preview_material
-    status = design_status(settings)
-    if not status.ok:
+    shown = next((item for item in settings.prints if print_status(item).ok), None)
+    if shown is None:
         materials.set_print(material, None)
         return
-    placement = presets.fit_design(settings.preset, status.width, status.height)
+    placement = presets.fit_design(shown.preset, shown.design_width, shown.design_height)
     try:
-        image = design_image(settings.design_path)
+        image = design_image(shown.design_path)
         materials.set_print(material, image, placement.side, placement.box.as_tuple())
     except (errors.TshirtError, ValueError) as exc:
         _log.warning("preview: %s", exc)
@@ -80,12 +80,13 @@ def apply_design(settings) -> None:
     _remove_unused_designs()
 
 
-def design_status(settings) -> panel_logic.DesignStatus:
-    """The design's size as the ``design_path`` update last read it (no file access here)."""
-    if not settings.design_path or settings.design_error:
-        return panel_logic.DesignStatus(error=settings.design_error)
-    status = panel_logic.DesignStatus(settings.design_width, settings.design_height)
-    return panel_logic.at_preset(status, settings.preset)
+def print_status(item) -> panel_logic.DesignStatus:
+    """A print's design as the ``design_path`` update last read it (no file access here), at
+    the print's final size."""
+    if not item.design_path or item.design_error:
+        return panel_logic.DesignStatus(error=item.design_error)
+    status = panel_logic.DesignStatus(item.design_width, item.design_height)
+    return panel_logic.at_print(status, item.spec())
 
 
 def design_image(path: str) -> bpy.types.Image:
@@ -122,7 +123,13 @@ def _version(path: str) -> tuple[str, int, int] | None:
 
 
 def _remove_unused_designs() -> None:
-    for image in [i for i in bpy.data.images if DESIGN_SOURCE in i and i.users == 0]:
+    """Remove the design images nothing shows: no material uses them and no print's file is
+    (still) the version they hold (a print's image also gives the panel its thumbnail)."""
+    wanted = {_version(item.design_path) for scene in bpy.data.scenes
+              for item in getattr(getattr(scene, "tshirt", None), "prints", ())
+              if item.design_path}
+    for image in [i for i in bpy.data.images if DESIGN_SOURCE in i and i.users == 0
+                  and _loaded.get(i.session_uid) not in wanted]:
         _loaded.pop(image.session_uid, None)
         bpy.data.images.remove(image)
 

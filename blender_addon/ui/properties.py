@@ -3,6 +3,10 @@
 Every list the artist picks from (presets, quality levels, templates, angles, backgrounds) is
 derived from ``shared`` through ``panel_logic``; ``update=`` callbacks keep the colour picker and
 the hex field in step and push changes into the live preview.
+
+A job's prints are ``Scene.tshirt.prints`` (each a design at a placement, moved, scaled and
+turned); a scene saved when the panel held one design and one placement opens with them as
+print 1.
 """
 
 from __future__ import annotations
@@ -22,14 +26,17 @@ from bpy.props import (
     StringProperty,
 )
 
-from .._shared import angles, contracts, errors, presets, quality, templates
+from .._shared import angles, contracts, errors, presets, prints, quality, templates
 from ..core import panel_logic
 from . import preview
 
 _log = logging.getLogger(__name__)
 
-# Blender keeps only pointers to the strings of dynamic enum items: hold the list here.
+# Blender keeps only pointers to the strings of dynamic enum items: hold the lists here.
 _template_items_cache: list[panel_logic.EnumItem] = []
+_preset_items_cache: dict[frozenset[str], list[panel_logic.EnumItem]] = {}
+# The templates found on disk, read again whenever the template list is built.
+_templates: dict[str, templates.Template] = {}
 # Set while one colour property writes the other, so the pair does not ping-pong.
 _syncing_color = False
 
@@ -57,21 +64,47 @@ SYNC_STATES = (
 )
 
 
-def _template_items(self, context):
-    global _template_items_cache
+def _discover_templates() -> dict[str, templates.Template]:
     try:
         found = templates.discover_templates()
     except errors.TshirtError as exc:
         _log.warning("templates: %s", exc.message)
         found = {}
-    _template_items_cache = panel_logic.template_items(found)
+    _templates.clear()
+    _templates.update(found)
+    return found
+
+
+def _template_items(self, context):
+    global _template_items_cache
+    _template_items_cache = panel_logic.template_items(_discover_templates())
     return _template_items_cache
+
+
+def supported_presets(settings) -> tuple[str, ...] | None:
+    """The placements the scene's template offers (None: every one, the template unknown)."""
+    template = (_templates or _discover_templates()).get(settings.template)
+    return template.supported_presets if template is not None else None
+
+
+def _print_preset_items(self, context):
+    """The template's placements, and the print's own even when the template lacks it (a
+    value outside its enum's items would read as nothing)."""
+    offered = set(supported_presets(self.id_data.tshirt) or presets.PRESET_IDS)
+    number = self.get("preset", panel_logic.PRESET_NUMBERS[presets.DEFAULT_PRESET])
+    if 0 <= number < len(presets.PRESET_IDS):
+        offered.add(presets.PRESET_IDS[number])
+    key = frozenset(offered)
+    if key not in _preset_items_cache:
+        _preset_items_cache[key] = panel_logic.preset_items(key)
+    return _preset_items_cache[key]
 
 
 # -- update callbacks ------------------------------------------------------------------------
 
 
 def _design_changed(self, context) -> None:
+    """A print's design file changed: read its size (or the reason it cannot print)."""
     status = panel_logic.inspect_design(bpy.path.abspath(self.design_path))
     self.design_width = status.width
     self.design_height = status.height
@@ -82,11 +115,11 @@ def _design_changed(self, context) -> None:
             image.preview_ensure()
         except (errors.TshirtError, ValueError, RuntimeError) as exc:
             _log.debug("design thumbnail: %s", exc)
-    preview.apply_design(self)
+    preview.apply_design(self.id_data.tshirt)
 
 
 def _placement_changed(self, context) -> None:
-    preview.apply_design(self)
+    preview.apply_design(self.id_data.tshirt)
 
 
 def _color_changed(self, context) -> None:
@@ -127,6 +160,64 @@ def _template_changed(self, context) -> None:
         preview.rebuild_if_active(context, self)
 
 
+# -- the prints ------------------------------------------------------------------------------
+
+
+def active_print(settings):
+    """The print the panel edits (None while the list is empty)."""
+    if 0 <= settings.prints_index < len(settings.prints):
+        return settings.prints[settings.prints_index]
+    return None
+
+
+def add_print(settings, design_path: str = ""):
+    """A new print at its first free side (see ``panel_logic.next_preset``), made active."""
+    if len(settings.prints) >= prints.MAX_PRINTS:
+        raise errors.InvalidInput(f"A job has at most {prints.MAX_PRINTS} prints.")
+    preset = panel_logic.next_preset([p.preset for p in settings.prints],
+                                     supported_presets(settings))
+    item = settings.prints.add()
+    item.preset = preset
+    if design_path:
+        item.design_path = design_path
+    settings.prints_index = len(settings.prints) - 1
+    return item
+
+
+def migrate_settings(settings) -> bool:
+    """An old scene's one design and placement (raw ID properties now) become print 1."""
+    old = panel_logic.legacy_print(settings.get("design_path"), settings.get("preset"))
+    for name in ("design_path", "design_width", "design_height", "design_error", "preset"):
+        if name in settings:
+            del settings[name]
+    if old is None or len(settings.prints):
+        return False
+    design, preset = old
+    item = settings.prints.add()
+    item["preset"] = panel_logic.PRESET_NUMBERS[preset]  # even one the template lacks
+    item.design_path = design  # reads its size, like choosing it
+    settings.prints_index = 0
+    return True
+
+
+def migrate_all() -> None:
+    for scene in bpy.data.scenes:
+        settings = getattr(scene, "tshirt", None)
+        if settings is not None and migrate_settings(settings):
+            _log.info("scene %s: its design is now print 1", scene.name)
+
+
+@bpy.app.handlers.persistent
+def _on_load_post(*_args) -> None:
+    migrate_all()
+
+
+def _migrate_open_file() -> None:
+    """Enabling the add-on in a file that was already open: migrate it too (``bpy.data``
+    cannot be written while the add-on registers)."""
+    migrate_all()
+
+
 # -- property groups -------------------------------------------------------------------------
 
 
@@ -152,22 +243,50 @@ class TSHIRT_PG_history_job(bpy.types.PropertyGroup):
     error: StringProperty(name="Error")  # type: ignore[valid-type]
 
 
-class TSHIRT_PG_settings(bpy.types.PropertyGroup):
-    # design
+class TSHIRT_PG_print(bpy.types.PropertyGroup):
+    """One print: a design at a placement, moved, scaled and turned (``shared.prints``)."""
+
     design_path: StringProperty(  # type: ignore[valid-type]
-        name="Design", description="The PNG or JPEG to print on the shirt",
+        name="Design", description="The PNG or JPEG this print prints",
         subtype="FILE_PATH", update=_design_changed,
     )
     design_width: IntProperty(name="Design Width", min=0)  # type: ignore[valid-type]
     design_height: IntProperty(name="Design Height", min=0)  # type: ignore[valid-type]
     design_error: StringProperty(name="Design Problem")  # type: ignore[valid-type]
-
-    # placement
     preset: EnumProperty(  # type: ignore[valid-type]
-        name="Placement", description="Where the design prints and how large",
-        items=panel_logic.preset_items(), default=presets.DEFAULT_PRESET,
+        name="Placement", description="Where the design prints and how large at most",
+        items=_print_preset_items, default=panel_logic.PRESET_NUMBERS[presets.DEFAULT_PRESET],
         update=_placement_changed,
     )
+    offset_cm: FloatVectorProperty(  # type: ignore[valid-type]
+        name="Offset", description="Centimetres toward the viewer's right (X) and down (Y) "
+                                   "from the placement's top centre",
+        size=2, default=(0.0, 0.0), min=-prints.MAX_OFFSET_CM, max=prints.MAX_OFFSET_CM,
+        soft_min=-40.0, soft_max=40.0, step=10, precision=1, update=_placement_changed,
+    )
+    scale: FloatProperty(  # type: ignore[valid-type]
+        name="Scale", description="1 = as large as the placement fits, keeping the aspect "
+                                  "ratio",
+        default=1.0, min=prints.MIN_SCALE, max=prints.MAX_SCALE, soft_max=2.0, step=5,
+        precision=2, update=_placement_changed,
+    )
+    rotation_deg: FloatProperty(  # type: ignore[valid-type]
+        name="Rotation", description="Degrees clockwise as seen", default=0.0, min=-360.0,
+        max=360.0, step=100, precision=1, update=_placement_changed,
+    )
+
+    def spec(self) -> prints.PrintSpec:
+        """The print as the spec carries it (the design path made absolute)."""
+        design = bpy.path.abspath(self.design_path) if self.design_path else ""
+        x, y = self.offset_cm
+        return prints.PrintSpec(design=design, preset=self.preset, offset_cm=(x, y),
+                                scale=self.scale, rotation_deg=self.rotation_deg)
+
+
+class TSHIRT_PG_settings(bpy.types.PropertyGroup):
+    # what prints where
+    prints: CollectionProperty(type=TSHIRT_PG_print)  # type: ignore[valid-type]
+    prints_index: IntProperty(name="Selected Print", default=0, min=0)  # type: ignore[valid-type]
 
     # colour
     color: FloatVectorProperty(  # type: ignore[valid-type]
@@ -260,7 +379,7 @@ class TSHIRT_PG_settings(bpy.types.PropertyGroup):
     history_message: StringProperty(name="History Message")  # type: ignore[valid-type]
 
 
-classes = (TSHIRT_PG_result, TSHIRT_PG_history_job, TSHIRT_PG_settings)
+classes = (TSHIRT_PG_result, TSHIRT_PG_history_job, TSHIRT_PG_print, TSHIRT_PG_settings)
 _register_classes, _unregister_classes = bpy.utils.register_classes_factory(classes)
 
 
@@ -271,10 +390,19 @@ def register() -> None:
     bpy.types.WindowManager.tshirt_connection_status = StringProperty(
         name="Connection", description="What the last connection test found",
         options={"SKIP_SAVE"})
+    # before the preview's handler, which shows the migrated prints
+    bpy.app.handlers.load_post.append(_on_load_post)
+    bpy.app.timers.register(_migrate_open_file, first_interval=0.0)
 
 
 def unregister() -> None:
+    if bpy.app.timers.is_registered(_migrate_open_file):
+        bpy.app.timers.unregister(_migrate_open_file)
+    while _on_load_post in bpy.app.handlers.load_post:
+        bpy.app.handlers.load_post.remove(_on_load_post)
     del bpy.types.WindowManager.tshirt_connection_status
     del bpy.types.Scene.tshirt
     _unregister_classes()
     _template_items_cache.clear()
+    _preset_items_cache.clear()
+    _templates.clear()

@@ -105,15 +105,15 @@ def start_render(context: bpy.types.Context, *, resolution: int = 0, samples: in
     settings = context.scene.tshirt
     prefs = preferences.get(context)
     base = settings.output_dir or (prefs.default_output_dir if prefs else "")
-    design = bpy.path.abspath(settings.design_path) if settings.design_path else ""
+    job_prints = [item.spec() for item in settings.prints]
     if output_dir:
         folder = Path(bpy.path.abspath(output_dir))
-    else:
+    else:  # named by the product, else by the first print's design
         folder = panel_logic.output_folder(bpy.path.abspath(base) if base else "",
-                                           settings.product_id, design)
+                                           settings.product_id,
+                                           job_prints[0].design if job_prints else "")
     spec = panel_logic.build_spec(
-        design=design,
-        preset=settings.preset,
+        job_prints=job_prints,
         color=settings.color_hex,
         template=settings.template,
         quality_name=settings.quality,

@@ -118,13 +118,17 @@ class TSHIRT_OT_farm_render(bpy.types.Operator):
 
     def execute(self, context: bpy.types.Context) -> set[str]:
         settings = context.scene.tshirt
-        design = bpy.path.abspath(settings.design_path) if settings.design_path else ""
+        job_prints = [item.spec() for item in settings.prints]
 
         def prepare() -> tuple[store_client.StoreClient, dict[str, str]]:
-            client = service_sync.client(context, (design, "Choose a design image first."),
-                                         (not settings.design_error, settings.design_error))
+            client = service_sync.client(
+                context, (job_prints, "Add a print and choose its design first."),
+                *((item.design, f"Print {n}: choose a design image first.")
+                  for n, item in enumerate(job_prints, start=1)),
+                *((not item.design_error, f"Print {n}: {item.design_error}")
+                  for n, item in enumerate(settings.prints, start=1)))
             return client, service_tasks.farm_fields(
-                product_id=settings.product_id, preset=settings.preset,
+                product_id=settings.product_id,
                 color=settings.color_hex, template=settings.template,
                 quality=settings.quality, animation=settings.animation,
                 background=panel_logic.background_value(settings.background,
@@ -144,7 +148,7 @@ class TSHIRT_OT_farm_render(bpy.types.Operator):
         settings.farm_job_id = settings.farm_status = settings.farm_push = ""
         settings.farm_progress = 0.0
         tasks.start("farm", scene, lambda post, stop: service_tasks.submit_farm(
-            client, scene, design, fields, download_to, post, stop))
+            client, scene, job_prints, fields, download_to, post, stop))
         if self.wait:
             return finish_wait(self, "farm")
         self.report({"INFO"}, "Sent to the farm; the panel follows the job.")

@@ -69,7 +69,7 @@ def _settings(scene_name: str):
 def _history_row(item, job: dict) -> None:
     item.job_id = str(job.get("id", ""))
     item.status = str(job.get("status", ""))
-    item.preset = str(job.get("preset", ""))
+    item.preset = service_tasks.preset_label(job)
     item.color = service_tasks.colour_label(job)
     item.created = service_tasks.short_time(job.get("created_at"))
     item.push_state = str(job.get("media_sync_status") or "")

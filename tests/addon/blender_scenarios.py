@@ -46,6 +46,14 @@ def settings():
     return bpy.context.scene.tshirt
 
 
+def first_print():
+    """Print 1 of the scene's job, added if the list is still empty."""
+    s = settings()
+    if not len(s.prints):
+        check(bpy.ops.tshirt.print_add() == {"FINISHED"}, "print_add")
+    return s.prints[0]
+
+
 def nodes():
     return settings().preview_material.node_tree.nodes
 
@@ -65,15 +73,14 @@ def scenario_preview(zip_path: str, work: Path) -> dict:
     for cls in classes:
         check(cls.is_registered, f"{cls.__name__} is not registered")
     for op in ("setup_preview", "render", "cancel_render", "open_output_folder",
-               "set_color_swatch"):
+               "set_color_swatch", "print_add", "print_remove"):
         check(hasattr(bpy.ops.tshirt, op), f"bpy.ops.tshirt.{op} missing")
     prefs = bpy.context.preferences.addons[PKG].preferences
     check(prefs.bl_rna.properties["service_token"].subtype == "PASSWORD", "token not a password")
     check(prefs.bl_rna.properties["default_output_dir"].subtype == "DIR_PATH", "output dir")
 
     s = settings()
-    enum_ids = [i.identifier for i in s.bl_rna.properties["preset"].enum_items]
-    check(len(enum_ids) == 9 and enum_ids[0] == "chest-small", f"presets {enum_ids}")
+    check(len(s.prints) == 0, "a new scene has prints")
     templates = [i.identifier for i in s.bl_rna.properties["template"].enum_items_static] or \
         [s.template]
     check("classic-tee" in templates or s.template == "classic-tee", f"templates {templates}")
@@ -81,17 +88,17 @@ def scenario_preview(zip_path: str, work: Path) -> dict:
     # a non-image is refused with a sentence, not a traceback
     bogus = work / "notes.png"
     bogus.write_text("not really a PNG")
-    s.design_path = str(bogus)
-    check("PNG or JPEG" in s.design_error, f"design error {s.design_error!r}")
-
-    try:
+    try:  # the first design chosen makes print 1
         bpy.ops.tshirt.choose_design(filepath=str(bogus))
         raise AssertionError("choose_design accepted a non-image")
     except RuntimeError as exc:
         check("PNG or JPEG" in str(exc), str(exc))
+    check(len(s.prints) == 1 and s.prints[0].preset == "chest-medium", "print 1 not made")
+    p1 = s.prints[0]
+    check("PNG or JPEG" in p1.design_error, f"design error {p1.design_error!r}")
     design = write_png(work / "design.png", 300, 200)
     check(bpy.ops.tshirt.choose_design(filepath=str(design)) == {"FINISHED"}, "choose_design")
-    check(s.design_error == "" and (s.design_width, s.design_height) == (300, 200), "size")
+    check(p1.design_error == "" and (p1.design_width, p1.design_height) == (300, 200), "size")
 
     check(bpy.ops.tshirt.setup_preview() == {"FINISHED"}, "setup_preview")
     shirt = s.preview_shirt
@@ -107,7 +114,7 @@ def scenario_preview(zip_path: str, work: Path) -> dict:
     # preset changes move the print: chest (front panel) -> full back (u offset 2)
     mapping = nodes()["tshirt_print_mapping"]
     front = tuple(mapping.inputs["Location"].default_value)
-    s.preset = "back-large"
+    p1.preset = "back-large"
     back = tuple(mapping.inputs["Location"].default_value)
     check(front != back and back[0] < front[0] - 1.0, f"placement did not follow {front}->{back}")
 
@@ -130,8 +137,8 @@ def scenario_preview(zip_path: str, work: Path) -> dict:
 
     # a blurry design: 40 px across a full-front print
     small = write_png(work / "small.png", 40, 40)
-    s.design_path = str(small)
-    status = addon_module("ui.preview").design_status(s)
+    p1.design_path = str(small)
+    status = addon_module("ui.preview").print_status(p1)
     check(status.blurry and status.dpi < 150, f"dpi {status.dpi}")
 
     # a second template (added to the installed copy): switching rebuilds the shirt and keeps
@@ -141,7 +148,7 @@ def scenario_preview(zip_path: str, work: Path) -> dict:
     shutil.copytree(root / "classic-tee", root / "slim-tee")
     data = json.loads((root / "slim-tee" / "template.json").read_text())
     (root / "slim-tee" / "template.json").write_text(json.dumps({**data, "id": "slim-tee"}))
-    s.design_path = str(design)
+    p1.design_path = str(design)
     old_shirt = s.preview_shirt.name
     s.template = "slim-tee"
     check(s.preview_material is not None and nodes()["tshirt_print_image"].image is not None,
@@ -168,12 +175,13 @@ def _check_design_reloads(s, design: Path) -> None:
     """The preview shows the design as it prints (a normalised, generated image), loaded once
     per version of the file: an edited file is loaded again and the image it replaces goes."""
     first = nodes()["tshirt_print_image"].image.name
-    s.preset = s.preset  # any change re-applies the design: the same file is not loaded again
+    p1 = s.prints[0]
+    p1.preset = p1.preset  # any change re-applies the design: the same file is not loaded again
     check(nodes()["tshirt_print_image"].image.name == first, "the same file loaded again")
     write_png(design, 300, 200, (30, 40, 200, 255))
     stat = design.stat()
     os.utime(design, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
-    s.preset = s.preset
+    p1.preset = p1.preset
     blue = (round(30 / 255, 2), round(40 / 255, 2), round(200 / 255, 2), 1.0)
     check(_print_pixel() == blue, f"the edited design is not shown: {_print_pixel()}")
     designs = [i.name for i in bpy.data.images if "tshirt_design" in i]
@@ -192,7 +200,7 @@ def _check_reopened_file_shows_the_design(work: Path) -> None:
 
 def _tiny_render_settings(work: Path, angles: tuple[bool, ...]) -> None:
     s = settings()
-    s.design_path = str(write_png(work / "design.png", 256, 256, (20, 200, 60, 255)))
+    first_print().design_path = str(write_png(work / "design.png", 256, 256, (20, 200, 60, 255)))
     s.output_dir = str(work / "renders")
     s.product_id = "prod_1"
     s.color_hex = "#c8102e"
@@ -218,7 +226,8 @@ def scenario_render(zip_path: str, work: Path) -> dict:
     stills = {o["angle"]: o for o in manifest["outputs"] if o["kind"] == "still"}
     check(set(stills) == {"front_0deg", "back_180deg"}, f"stills {sorted(stills)}")
     check(not any(o["kind"] == "animation" for o in manifest["outputs"]), "unasked turntable")
-    check(manifest["spec"]["color"] == "#c8102e" and manifest["spec"]["preset"] == s.preset,
+    check(manifest["spec"]["color"] == "#c8102e"
+          and [p["preset"] for p in manifest["spec"]["prints"]] == [s.prints[0].preset],
           f"spec {manifest['spec']}")
     check([r.angle for r in s.results] == ["front_0deg", "back_180deg"], "results")
     for item in s.results:
@@ -397,6 +406,11 @@ class Layout:
 
     def prop_enum(self, data, name: str, value: str, **kwargs) -> None:
         items = {i.identifier for i in data.bl_rna.properties[name].enum_items}
+        if not items:  # a dynamic enum lists nothing here: it must take the value
+            before = getattr(data, name)
+            setattr(data, name, value)
+            setattr(data, name, before)
+            items = {value}
         check(value in items, f"{value!r} not in {name}")
         self.log.append(f"prop_enum {name}={value}")
 
@@ -439,25 +453,37 @@ def scenario_panels(zip_path: str, work: Path) -> dict:
     log: list[str] = []
     s = settings()
     empty = draw_all(log)
-    check("label Choose a PNG or JPEG design" in empty, "no hint without a design")
-    check(sum(line.startswith("prop_enum preset=") for line in empty) == 9, "preset grid")
-    areas = ["label Chest", "label Back", "label Back bottom"]
-    check([line for line in empty if line in areas] == areas, "area rows")
+    check("label Add a print: a PNG or JPEG design at a placement" in empty, "no hint")
+    check("list TSHIRT_UL_prints 0" in empty and "operator tshirt.print_add" in empty, "list")
     check(sum(line == "operator tshirt.set_color_swatch" for line in empty) == 8, "swatches")
+    p1 = first_print()
+    lines = draw_all(log)
+    check("label Choose a PNG or JPEG design" in lines, "no hint without a design")
+    supported = addon_module("ui.properties").supported_presets(s)
+    check(sum(line.startswith("prop_enum preset=") for line in lines) == len(supported),
+          "preset grid")
+    areas = ["label Chest", "label Back", "label Back bottom"]
+    check([line for line in lines if line in areas] == areas, "area rows")
+    check({"prop offset_cm", "prop scale", "prop rotation_deg"} <= set(lines), "placement")
     (work / "bad.png").write_text("text")
-    s.design_path = str(work / "bad.png")
+    p1.design_path = str(work / "bad.png")
     check(any("PNG or JPEG" in line for line in draw_all(log)), "non-image message")
-    s.design_path = str(write_png(work / "small.png", 40, 40))
-    s.preset = "chest-large"
+    p1.design_path = str(write_png(work / "small.png", 40, 40))
+    p1.preset = "chest-large"
     lines = draw_all(log)
     check("label 40 x 40 px" in lines, "pixel size")
     labels = " ".join(line.removeprefix("label ") for line in lines)
     check("40 x 40 px" in labels and "will print blurry: 150 DPI is the minimum" in labels,
           "blurry warning")
-    s.design_path = str(write_png(work / "big.png", 3000, 3000))
+    p1.design_path = str(write_png(work / "big.png", 3000, 3000))
     lines = draw_all(log)
     check(not any("blurry" in line for line in lines), "sharp design shown as blurry")
     check(any(line.endswith("DPI at this size") for line in lines), "dpi line")
+    p1.offset_cm = (0.0, -20.0)  # above the collar: said, and the render button greys out
+    lines = draw_all(log)
+    check(any("leaves the front printable area" in line for line in lines), "out of area")
+    check(not addon_module("ui.panels").ready_to_render(s), "render offered out of area")
+    p1.offset_cm = (0.0, 0.0)
     s.background = "color"
     s.color_hex = "nope"
     lines = draw_all(log)
@@ -479,6 +505,74 @@ def scenario_panels(zip_path: str, work: Path) -> dict:
     check("operator tshirt.show_result" in lines, "result thumbnails")
     check(any(x.startswith("label Rendered 1 image(s)") for x in lines), "done message")
     return {"lines": len(log)}
+
+
+def scenario_prints(zip_path: str, work: Path) -> dict:
+    """The list of prints: add and remove, each print's checks at its final size, the spec of
+    every print, and a scene saved with the old single design opening as print 1."""
+    install(zip_path)
+    s = settings()
+    front = write_png(work / "front.png", 1200, 1200, (0, 200, 60, 255))
+    back = write_png(work / "back.png", 600, 300, (255, 0, 255, 255))
+    check(not bpy.ops.tshirt.print_remove.poll(), "remove offered with no prints")
+    check(bpy.ops.tshirt.print_add(design=str(front)) == {"FINISHED"}, "add 1")
+    check(bpy.ops.tshirt.print_add(design=str(back)) == {"FINISHED"}, "add 2")
+    check(bpy.ops.tshirt.print_add() == {"FINISHED"}, "add 3")
+    presets = [p.preset for p in s.prints]  # the third: a sleeve where the template has one
+    check(presets[:2] == ["chest-medium", "back-small"]
+          and presets[2] in ("chest-medium", "sleeve-left"), str(presets))
+    check(s.prints_index == 2, f"the new print is not selected: {s.prints_index}")
+    s.prints_index = 2
+    check(bpy.ops.tshirt.print_remove(index=0) == {"FINISHED"}, "remove 1")
+    check(len(s.prints) == 2 and s.prints_index == 1, f"selection {s.prints_index}")
+    check(bpy.ops.tshirt.print_remove() == {"FINISHED"} and len(s.prints) == 1, "remove")
+    check(bpy.ops.tshirt.print_add(design=str(front)) == {"FINISHED"}, "add again")
+    p_back, p_front = s.prints
+    check(p_back.design_width == 600 and p_front.design_height == 1200, "sizes not read")
+
+    # each print's DPI and warning at its final size; the offset out of the area said
+    status = addon_module("ui.preview").print_status
+    check(abs(status(p_front).dpi - 120) < 1 and status(p_front).blurry, "dpi at scale 1")
+    p_front.scale = 0.5
+    check(abs(status(p_front).dpi - 240) < 1 and not status(p_front).blurry, "dpi at 0.5")
+    p_back.preset = "back-large"
+    p_back.offset_cm = (0.0, 4.0)
+    p_back.rotation_deg = 90.0
+    p_back.offset_cm = (0.0, -20.0)
+    check(status(p_back).outside.startswith("The print (back-large) leaves"), "outside")
+    p_back.offset_cm = (0.0, 4.0)
+
+    # the render's spec carries both, in the list's order
+    s.output_dir = str(work / "renders")
+    s.angles = (True,) + (False,) * 5
+    s.animation = False
+    sessions = addon_module("ui.render_session")
+    session = sessions.start_render(bpy.context, resolution=16, samples=1)
+    spec = session.job.spec
+    sessions.end_session()
+    check([(p.design, p.preset, p.offset_cm, p.scale, p.rotation_deg) for p in spec.prints] == [
+        (str(back), "back-large", (0.0, 4.0), 1.0, 90.0),
+        (str(front), "chest-medium", (0.0, 0.0), 0.5, 0.0)], f"spec {spec.prints}")
+    for _ in range(6):
+        bpy.ops.tshirt.print_add()
+    check(len(s.prints) == 8 and not bpy.ops.tshirt.print_add.poll(), "more than 8 prints")
+
+    # a scene saved before the list: its design and placement open as print 1
+    s.prints.clear()
+    s["design_path"] = str(back)
+    s["preset"] = 5  # back-large, as the old placement enum numbered it
+    bpy.ops.wm.save_as_mainfile(filepath=str(work / "old.blend"))
+    bpy.ops.wm.open_mainfile(filepath=str(work / "old.blend"))
+    s = settings()
+    check(len(s.prints) == 1, f"{len(s.prints)} prints after opening an old scene")
+    migrated = s.prints[0]
+    check(migrated.design_path == str(back) and migrated.preset == "back-large", "migrated")
+    check(migrated.design_width == 600, "the migrated design's size is not read")
+    check("design_path" not in s and "preset" not in s, "old settings kept")
+    bpy.ops.wm.save_as_mainfile(filepath=str(work / "old.blend"))
+    bpy.ops.wm.open_mainfile(filepath=str(work / "old.blend"))
+    check(len(settings().prints) == 1, "migrated twice")
+    return {}
 
 
 def scenario_store(zip_path: str, work: Path) -> dict:
@@ -524,12 +618,20 @@ def scenario_store(zip_path: str, work: Path) -> dict:
 def scenario_errors(zip_path: str, work: Path) -> dict:
     install(zip_path)
     s = settings()
-    messages = [refused("Choose a design image first.")]
+    messages = [refused("Add a print and choose its design first.")]
+    p1 = first_print()
+    messages.append(refused("Choose a design image first."))
     bogus = work / "design.png"
     bogus.write_bytes(b"GIF89a not allowed")
-    s.design_path = str(bogus)
+    p1.design_path = str(bogus)
     messages.append(refused("must be a PNG or JPEG"))
-    s.design_path = str(write_png(work / "ok.png", 32, 32))
+    p1.design_path = str(write_png(work / "ok.png", 32, 32))
+    check(bpy.ops.tshirt.print_add() == {"FINISHED"}, "print 2")
+    messages.append(refused("Print 2: Choose a design image first."))
+    s.prints[1].design_path = p1.design_path
+    s.prints[1].offset_cm = (0.0, 60.0)
+    messages.append(refused("Print 2 (back-small) leaves the back printable area by"))
+    check(bpy.ops.tshirt.print_remove() == {"FINISHED"} and len(s.prints) == 1, "remove")
     s.angles = (False,) * 6
     messages.append(refused("Choose at least one angle"))
     s.angles = (True,) + (False,) * 5
@@ -695,7 +797,8 @@ def scenario_service_store(zip_path: str, work: Path) -> dict:
     job = _api(url, token, f"/admin/render-jobs/{s.sync_job_id}").json()
     check(job["status"] == "completed" and job["source"] == "blender", str(job)[:300])
     check(job["product_id"] == "prod_store" and job["color"] == "#c8102e"
-          and job["preset"] == s.preset and job["template_id"] == s.template, str(job)[:300])
+          and job["preset"] == s.prints[0].preset and job["template_id"] == s.template,
+          str(job)[:300])
     remote = {o["file"]: o["sha256"] for o in job["outputs"]}
     check(remote == local, f"outputs differ: {remote} vs {local}")
     for output in job["outputs"]:

@@ -43,6 +43,10 @@ def test_panels_draw_every_state(built_zip, tmp_path):
     run_scenario("panels", built_zip, tmp_path)
 
 
+def test_the_list_of_prints_and_an_old_scene_as_print_1(built_zip, tmp_path):
+    run_scenario("prints", built_zip, tmp_path)
+
+
 def test_send_to_store_checks_online_access_and_reports_the_render(built_zip, tmp_path):
     info = run_scenario("store", built_zip, tmp_path)
     assert info["message"].startswith("Not sent: ")

@@ -111,10 +111,12 @@ def test_a_prints_dpi_and_warning_are_at_its_final_size():
 
 
 def test_a_print_that_leaves_its_area_says_by_how_much():
-    design = panel_logic.DesignStatus(500, 500)
+    design = panel_logic.DesignStatus(1500, 1500)
     moved = panel_logic.at_print(design, PrintSpec("d.png", "chest-small", (0.0, -20.0)))
     assert moved.ok and moved.outside.startswith("The print (chest-small) leaves the front")
     assert " cm at the top" in moved.outside
+    (lines, alert), = moved.notes(30)
+    assert alert and " ".join(lines) == moved.outside and max(map(len, lines)) <= 30
     assert not panel_logic.at_print(design, PrintSpec("d.png", "chest-small", (0.0, 5.0))).outside
 
 
