@@ -73,17 +73,16 @@ def preset_grid(supported: Collection[str] | None = None
 
 
 def next_preset(used: Sequence[str], supported: Collection[str] | None = None) -> str:
-    """The placement a new print starts at: the default for the first, then the first
-    placement on a side no print uses yet (a back print after a chest one), else the default."""
+    """The placement a new print starts at: the default while its side is free, then the
+    first placement on a side no print uses yet (a back print after a chest one), else the
+    default again."""
     offered = [p for p in presets.PRESETS.values() if supported is None or p.id in supported]
     if not offered:
         return presets.DEFAULT_PRESET
-    default = presets.DEFAULT_PRESET if any(p.id == presets.DEFAULT_PRESET for p in offered) \
-        else offered[0].id
+    default = next((p for p in offered if p.id == presets.DEFAULT_PRESET), offered[0])
     sides = {presets.PRESETS[u].side for u in used if u in presets.PRESETS}
-    if not used:
-        return default
-    return next((p.id for p in offered if p.side not in sides), default)
+    free = [p for p in offered if p.side not in sides]
+    return (default if default in free else free[0] if free else default).id
 
 
 def quality_items() -> list[EnumItem]:

@@ -536,11 +536,11 @@ def scenario_prints(zip_path: str, work: Path) -> dict:
     p_front.scale = 0.5
     check(abs(status(p_front).dpi - 240) < 1 and not status(p_front).blurry, "dpi at 0.5")
     p_back.preset = "back-large"
-    p_back.offset_cm = (0.0, 4.0)
+    p_back.offset_cm = (0.0, 6.0)
     p_back.rotation_deg = 90.0
     p_back.offset_cm = (0.0, -20.0)
     check(status(p_back).outside.startswith("The print (back-large) leaves"), "outside")
-    p_back.offset_cm = (0.0, 4.0)
+    p_back.offset_cm = (0.0, 6.0)
 
     # the render's spec carries both, in the list's order
     s.output_dir = str(work / "renders")
@@ -551,7 +551,7 @@ def scenario_prints(zip_path: str, work: Path) -> dict:
     spec = session.job.spec
     sessions.end_session()
     check([(p.design, p.preset, p.offset_cm, p.scale, p.rotation_deg) for p in spec.prints] == [
-        (str(back), "back-large", (0.0, 4.0), 1.0, 90.0),
+        (str(back), "back-large", (0.0, 6.0), 1.0, 90.0),
         (str(front), "chest-medium", (0.0, 0.0), 0.5, 0.0)], f"spec {spec.prints}")
     for _ in range(6):
         bpy.ops.tshirt.print_add()

@@ -49,6 +49,7 @@ def test_presets_are_grouped_by_area_then_size_then_the_others():
 def test_a_new_print_starts_on_a_side_no_print_uses():
     assert panel_logic.next_preset([]) == "chest-medium"
     assert panel_logic.next_preset(["chest-medium"]) == "back-small"
+    assert panel_logic.next_preset(["back-large"]) == "chest-medium"
     assert panel_logic.next_preset(["chest-medium", "back-large"]) == "sleeve-left"
     assert panel_logic.next_preset(["chest-left", "back-large", "sleeve-left",
                                     "sleeve-right", "neck-label"]) == "chest-medium"
