@@ -133,15 +133,17 @@ def use_as_shirt(context: bpy.types.Context, obj: bpy.types.Object | None) -> li
     messages = [f"{obj.name} is the shirt: the fabric is in {what}; sleeves found: "
                 f"{' and '.join(sleeves) or 'none'}. Pick landmarks at the 3D cursor if prints "
                 f"land off."]
-    height = frame.hps_z - frame.hem_z
-    scale = obj.matrix_world.to_scale()
-    height *= abs(scale.z)
+    turn = obj.matrix_world.to_3x3()
+    height = (frame.hps_z - frame.hem_z) * abs(turn.to_scale().z)
     if not PLAUSIBLE_HEIGHT_M[0] <= height <= PLAUSIBLE_HEIGHT_M[1]:
         messages.append(f"The shirt is {height:.2f} m from shoulder to hem; prints are sized "
                         f"in real centimetres, so scale it to a real shirt's size.")
-    if obj.matrix_world.to_quaternion().angle > 1e-3:
-        messages.append("The shirt is rotated: prints follow its own axes (Z up, front toward "
-                        "-Y); apply the rotation (Ctrl+A) if they land on its side.")
+    # the preview places prints in the object's own axes and units, a render in the world's
+    # (a template's model has its transform applied)
+    if any(abs(turn[i][j] - (i == j)) > 1e-4 for i in range(3) for j in range(3)):
+        messages.append("The shirt is rotated or scaled: the preview follows its own axes (Z "
+                        "up, front toward -Y) and units; apply them (Ctrl+A) so the preview "
+                        "and the render agree.")
     return messages
 
 

@@ -162,6 +162,10 @@ _SCENARIO = textwrap.dedent("""
     bpy.ops.tshirt.use_selected_as_shirt()
     result["released"] = [obj.material_slots[0].material.name,
                           garment_ops.OWN_SHIRT in obj, len(other.material_slots)]
+    other.rotation_euler = (0.0, 0.0, 0.5)
+    other.scale = (0.01, 0.01, 0.01)
+    layer.update()
+    result["warnings"] = garment_ops.use_as_shirt(bpy.context, other)[1:]
     garment_ops.unregister()
     result["unregistered"] = not hasattr(bpy.types, "TSHIRT_OT_save_template")
     blender_addon.unregister()
@@ -189,6 +193,10 @@ def test_the_selected_object_takes_our_fabric_in_its_main_slot_only(scenario):
     assert result["detail"]  # the cotton's texture keeps its detail under our colour
     assert result["fabrics"] == 1
     assert result["released"] == ["Cotton", False, 1]
+    # a shirt a hundredth of the size, turned: said, not refused
+    assert len(result["warnings"]) == 2
+    assert "0.01 m from shoulder to hem" in result["warnings"][0]
+    assert "rotated or scaled" in result["warnings"][1]
 
 
 def test_landmarks_are_picked_at_the_cursor_on_the_surface(scenario):
