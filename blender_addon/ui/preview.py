@@ -18,10 +18,13 @@ from pathlib import Path
 
 import bpy
 
-from .._shared import colors, errors, presets, templates
+from .._shared import colors, errors, prints, templates
 from ..core import panel_logic
 from ..render import materials
 from ..render.design_image import load_design
+from ..render.garment_frame import GarmentFrame, frame_for
+from ..render.print_nodes import PrintLayer
+from ..render.print_projection import projector_for
 from ..render.scene import build_scene
 
 _log = logging.getLogger(__name__)
@@ -31,11 +34,15 @@ DESIGN_SOURCE = "tshirt_design"
 # session_uid of each design image this session loaded -> (path, mtime, size) of the file it
 # shows. A reopened .blend gives its images new uids, so a blank one is never taken for loaded.
 _loaded: dict[int, tuple[str, int, int]] = {}
+# session_uid of a preview's shirt -> its landmarks, measured once per build (or per session,
+# for the shirt of a reopened file), which place every print that follows.
+_frames: dict[int, GarmentFrame] = {}
 
 
 def is_active(settings) -> bool:
     material = settings.preview_material
-    return material is not None and material.node_tree is not None
+    return material is not None and material.node_tree is not None \
+        and settings.preview_shirt is not None
 
 
 def setup(context: bpy.types.Context, settings) -> None:
@@ -44,6 +51,7 @@ def setup(context: bpy.types.Context, settings) -> None:
     shirt_scene = build_scene(template, scene=context.scene)
     settings.preview_shirt = shirt_scene.shirt
     settings.preview_material = shirt_scene.material
+    _frames[shirt_scene.shirt.session_uid] = shirt_scene.frame
     apply_all(settings)
     _show_material_preview(context)
 
@@ -65,19 +73,33 @@ def apply_design(settings) -> None:
     """Show every print with a usable design where it will print (none: a bare shirt)."""
     if not is_active(settings):
         return
-    material = settings.preview_material
-    shown = next((item for item in settings.prints if print_status(item).ok), None)
-    if shown is None:
-        materials.set_print(material, None)
-        return
-    placement = presets.fit_design(shown.preset, shown.design_width, shown.design_height)
-    try:
-        image = design_image(shown.design_path)
-        materials.set_print(material, image, placement.side, placement.box.as_tuple())
-    except (errors.TshirtError, ValueError) as exc:
-        _log.warning("preview: %s", exc)
-        materials.set_print(material, None)
+    layers = [layer for item in settings.prints
+              if (layer := _layer(settings, item)) is not None]
+    materials.set_prints(settings.preview_material, layers)
     _remove_unused_designs()
+
+
+def _layer(settings, item) -> PrintLayer | None:
+    """A print as the material shows it: placed as it will print (even outside its area,
+    which the panel says), or None while its design cannot print."""
+    if not print_status(item).ok:
+        return None
+    try:
+        placed = prints.fit_print(item.spec(), item.design_width, item.design_height)
+        return PrintLayer(design_image(item.design_path),
+                          projector_for(placed, _frame(settings)))
+    except (errors.TshirtError, ValueError) as exc:  # e.g. a sleeve print on no sleeve
+        _log.warning("preview: %s", exc)
+        return None
+
+
+def _frame(settings) -> GarmentFrame:
+    shirt = settings.preview_shirt
+    frame = _frames.get(shirt.session_uid)
+    if frame is None:
+        frame = frame_for(shirt, templates.get_template(settings.template))
+        _frames[shirt.session_uid] = frame
+    return frame
 
 
 def print_status(item) -> panel_logic.DesignStatus:
@@ -173,3 +195,4 @@ def unregister() -> None:
     while _on_load_post in bpy.app.handlers.load_post:
         bpy.app.handlers.load_post.remove(_on_load_post)
     _loaded.clear()
+    _frames.clear()

@@ -58,6 +58,20 @@ def nodes():
     return settings().preview_material.node_tree.nodes
 
 
+def layers() -> list[dict]:
+    """What the preview's material prints, layer by layer: the image's design file and the
+    projection's values."""
+    found = []
+    while f"tshirt_print_{len(found)}_image" in nodes():
+        index = len(found)
+        image = nodes()[f"tshirt_print_{index}_image"].image
+        inputs = nodes()[f"tshirt_print_{index}_projection"].inputs
+        found.append({"design": image.get("tshirt_design") if image else None,
+                      **{name: tuple(inputs[name].default_value) for name in
+                         ("Origin", "U", "V", "Axis")}})
+    return found
+
+
 def check(condition: bool, message: str) -> None:
     if not condition:
         raise AssertionError(message)
@@ -103,20 +117,12 @@ def scenario_preview(zip_path: str, work: Path) -> dict:
     check(bpy.ops.tshirt.setup_preview() == {"FINISHED"}, "setup_preview")
     shirt = s.preview_shirt
     check(shirt is not None and shirt.name in bpy.context.scene.objects, "no shirt in scene")
-    check("Print" in shirt.data.uv_layers, "no Print UV map")
     check(shirt.active_material == s.preview_material, "shirt material")
-    image = nodes()["tshirt_print_image"].image
-    check(image is not None and image.get("tshirt_design") == str(design),
-          f"design not in the material: {image and image.get('tshirt_design')}")
-    check(nodes()["tshirt_print_enabled"].outputs[0].default_value == 1.0, "print off")
+    shown = layers()
+    check([layer["design"] for layer in shown] == [str(design)],
+          f"design not in the material: {shown}")
     _check_design_reloads(s, design)
-
-    # preset changes move the print: chest (front panel) -> full back (u offset 2)
-    mapping = nodes()["tshirt_print_mapping"]
-    front = tuple(mapping.inputs["Location"].default_value)
-    p1.preset = "back-large"
-    back = tuple(mapping.inputs["Location"].default_value)
-    check(front != back and back[0] < front[0] - 1.0, f"placement did not follow {front}->{back}")
+    _check_the_preview_follows_every_print(s, work)
 
     # colour: named colour through the hex field, picker and material follow
     s.color_hex = "teal"
@@ -151,7 +157,7 @@ def scenario_preview(zip_path: str, work: Path) -> dict:
     p1.design_path = str(design)
     old_shirt = s.preview_shirt.name
     s.template = "slim-tee"
-    check(s.preview_material is not None and nodes()["tshirt_print_image"].image is not None,
+    check(s.preview_material is not None and len(layers()) == 1 and layers()[0]["design"],
           "design lost when switching templates")
     fabric3 = tuple(nodes()["tshirt_fabric_color"].outputs[0].default_value)[:3]
     check(fabric3 == fabric2, f"colour lost when switching templates {fabric3} {fabric2}")
@@ -161,23 +167,51 @@ def scenario_preview(zip_path: str, work: Path) -> dict:
     # rebuilding keeps a single shirt
     check(bpy.ops.tshirt.setup_preview() == {"FINISHED"}, "rebuild")
     shirts = [o for o in bpy.context.scene.objects
-              if o.type == "MESH" and "Print" in o.data.uv_layers]
+              if o.type == "MESH" and o.active_material == s.preview_material]
     check(len(shirts) == 1, f"{len(shirts)} shirts after rebuild")
     _check_reopened_file_shows_the_design(work)
     return {"classes": len(classes)}
 
 
 def _print_pixel() -> tuple[float, ...]:
-    return tuple(round(v, 2) for v in nodes()["tshirt_print_image"].image.pixels[:4])
+    return tuple(round(v, 2) for v in nodes()["tshirt_print_0_image"].image.pixels[:4])
+
+
+def _check_the_preview_follows_every_print(s, work: Path) -> None:
+    """Every change of a print shows at once: the placement's side, the offset (cm on the
+    garment), the scale, the turn; a second print is a second layer; removing it, one again."""
+    p1 = s.prints[0]
+    front = layers()[0]
+    check(front["Axis"][1] < -0.9, f"a chest print does not face the front: {front}")
+    p1.preset = "back-large"
+    back = layers()[0]
+    check(back["Axis"][1] > 0.9, f"placement did not follow: {front} -> {back}")
+    p1.offset_cm = (0.0, 5.0)
+    down = layers()[0]
+    check(abs((back["Origin"][2] - down["Origin"][2]) - 0.05) < 1e-4,
+          f"5 cm down moved the print {back['Origin']} -> {down['Origin']}")
+    p1.scale = 0.5
+    half = layers()[0]
+    check(abs(half["U"][0] / down["U"][0] - 2.0) < 1e-3, f"scale {down['U']} -> {half['U']}")
+    p1.rotation_deg = 90.0
+    turned = layers()[0]
+    check(abs(turned["U"][0]) < 1e-6 and abs(turned["U"][2]) > 1.0, f"turn {turned['U']}")
+    green = write_png(work / "green.png", 120, 80, (0, 200, 60, 255))
+    check(bpy.ops.tshirt.print_add(design=str(green)) == {"FINISHED"}, "print_add")
+    check([layer["design"] for layer in layers()] == [p1.design_path, str(green)],
+          f"the second print is not shown: {layers()}")
+    check(layers()[1]["Axis"][1] < -0.9, "the second print is not on the front")
+    check(bpy.ops.tshirt.print_remove() == {"FINISHED"} and len(layers()) == 1, "remove")
+    p1.preset, p1.offset_cm, p1.scale, p1.rotation_deg = "chest-medium", (0.0, 0.0), 1.0, 0.0
 
 
 def _check_design_reloads(s, design: Path) -> None:
     """The preview shows the design as it prints (a normalised, generated image), loaded once
     per version of the file: an edited file is loaded again and the image it replaces goes."""
-    first = nodes()["tshirt_print_image"].image.name
+    first = nodes()["tshirt_print_0_image"].image.name
     p1 = s.prints[0]
     p1.preset = p1.preset  # any change re-applies the design: the same file is not loaded again
-    check(nodes()["tshirt_print_image"].image.name == first, "the same file loaded again")
+    check(nodes()["tshirt_print_0_image"].image.name == first, "the same file loaded again")
     write_png(design, 300, 200, (30, 40, 200, 255))
     stat = design.stat()
     os.utime(design, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
