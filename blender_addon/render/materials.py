@@ -1,27 +1,34 @@
-"""The "Fabric" material: cotton jersey with the design printed into it.
+"""The "Fabric" material: cotton jersey with the prints printed into it.
 
-One plain node graph (no OSL, no volumes, one UV map) so the same material renders in Cycles and
-EEVEE and can be baked. The design is an Image Texture read through the "Print" UV map and a
-Mapping node that places it in the panel box; the fabric colour, the placement and the image are
-node values, so changing them for a live preview never rebuilds the graph. The image is one
-`design_image.load_design` made: always four channels, so CLIP leaves the shirt outside the box.
+One plain node graph (no OSL, no volumes) so the same material renders in Cycles and EEVEE and
+can be baked. Each print is a layer of nodes (`print_nodes`) that projects its design from the
+garment's landmarks, so no UV layout is needed; the fabric colour, the prints' places and their
+images are node values, so changing them for a live preview never rebuilds the graph (only a
+change in the number of prints adds or removes a layer). The layers' combined coverage gives
+the fabric its printed look: more saturated, less sheen, a faint gloss, the knit showing through.
+A foreign model's own texture can keep its detail under our colour (`set_fabric_detail`).
 """
 
 from __future__ import annotations
 
-import bpy
+from collections.abc import Sequence
 
-from . import compat
+import bpy
+import numpy as np
+
+from . import compat, print_nodes
 from . import fabric as fabric_nodes
+from .print_nodes import PrintLayer
 
 FABRIC_MATERIAL_NAME = "Fabric"
-UV_MAP_NAME = "Print"
 
 # Node names are part of this module's contract with itself: setters find nodes by name.
 _N_COLOR = "tshirt_fabric_color"
-_N_MAPPING = "tshirt_print_mapping"
-_N_IMAGE = "tshirt_print_image"
-_N_PRINT_ON = "tshirt_print_enabled"
+_N_COVERAGE = "tshirt_print_coverage"
+_N_DETAIL = "tshirt_fabric_detail"
+_N_DETAIL_IMAGE = "tshirt_fabric_detail_image"
+_N_DETAIL_LUMA = "tshirt_fabric_detail_luma"
+_N_DETAIL_SCALE = "tshirt_fabric_detail_scale"
 _N_KNIT_SHADE = "tshirt_knit_shade"
 _N_HEATHER = "tshirt_heather"
 _N_RELIEF = "tshirt_knit_relief"
@@ -39,7 +46,6 @@ RELIEF_DISTANCE = 0.00015
 # A wale (0.83 mm) spans ~1.5 px from here on (the shirt fills ~0.85 of a frame's 0.8 m):
 # below it the bump is noise the denoiser must hide, at 15 % of every sample.
 RELIEF_MIN_RESOLUTION = 1536
-INK_SATURATION = 1.08
 # Seams and stitches: a little darker, and (in the relief) ~0.4 mm deep.
 SEAM_SHADE = 0.3
 SEAM_DEPTH = 2.5
@@ -58,8 +64,10 @@ INK_ROUGHNESS = 0.6
 MIN_ALBEDO = 0.008
 # ...and the whitest cotton reflects ~90 %: keeps white shirts from clipping while folds show.
 MAX_ALBEDO = 0.9
-# Panels are laid side by side in UV space: front at u 0..1, back at u 2..3.
-PANEL_U_OFFSET = {"front": 0.0, "back": 2.0}
+# A texture's detail is read from a copy this small (its mean is all that is needed of it)...
+DETAIL_SAMPLE_PX = 256
+# ...and a texture darker than this on average has no detail to keep (it would only blacken).
+MIN_DETAIL_MEAN = 0.01
 
 
 def _new_node_material(name: str) -> bpy.types.Material:
@@ -114,7 +122,7 @@ def _map_coverage(tree, coverage: bpy.types.Node, cotton: float, ink: float, loc
 
 def build_fabric_material(name: str = FABRIC_MATERIAL_NAME, *,
                           seams: bool = False) -> bpy.types.Material:
-    """Create the fabric + print material (no design loaded, white fabric). ``seams`` draws the
+    """Create the fabric material (white, no prints: `set_prints` adds them). ``seams`` draws the
     procedural tee's seams and hem stitches (they are placed by its part attribute)."""
     mat = _new_node_material(name)
     tree = mat.node_tree
@@ -133,31 +141,11 @@ def build_fabric_material(name: str = FABRIC_MATERIAL_NAME, *,
     fabric.location = (0, 250)
     fabric.outputs[0].default_value = (1.0, 1.0, 1.0, 1.0)
 
-    # design: Print UV -> Mapping (placement box) -> Image Texture (clipped outside the box)
-    uv = nodes.new("ShaderNodeUVMap")
-    uv.uv_map = UV_MAP_NAME
-    uv.location = (-600, -100)
-    mapping = nodes.new("ShaderNodeMapping")
-    mapping.name = mapping.label = _N_MAPPING
-    mapping.vector_type = "POINT"
-    mapping.location = (-400, -100)
-    _link(tree, uv.outputs["UV"], mapping.inputs["Vector"])
-    image = nodes.new("ShaderNodeTexImage")
-    image.name = image.label = _N_IMAGE
-    image.extension = "CLIP"
-    image.interpolation = "Linear"
-    image.location = (-150, -100)
-    _link(tree, mapping.outputs["Vector"], image.inputs["Vector"])
-
-    # ink coverage = image alpha x "a design is loaded" (0 keeps a stale image invisible)
-    enabled = nodes.new("ShaderNodeValue")
-    enabled.name = enabled.label = _N_PRINT_ON
-    enabled.outputs[0].default_value = 0.0
-    enabled.location = (-150, -380)
-    coverage = _math(tree, "MULTIPLY", (150, -250))
+    # the prints' combined coverage (0 until set_prints links the layers to it)
+    coverage = _math(tree, "ADD", (150, -250), b=0.0)
+    coverage.name = coverage.label = _N_COVERAGE
     coverage.use_clamp = True
-    _link(tree, image.outputs["Alpha"], coverage.inputs[0])
-    _link(tree, enabled.outputs[0], coverage.inputs[1])
+    coverage.inputs[0].default_value = 0.0
 
     # heather: the colour spun from lighter and darker fibres; a factor of 0 folds away in
     # Cycles' shader compiler, so a plain shirt pays nothing for it
@@ -169,16 +157,6 @@ def build_fabric_material(name: str = FABRIC_MATERIAL_NAME, *,
     _link(tree, fabric.outputs[0], _mix_in(heather, "a"))
     _link(tree, fabric_nodes.add_heather(tree, geo.outputs["Object"], fabric.outputs[0],
                                          -650, 700), _mix_in(heather, "b"))
-
-    # ink: a touch more saturated than the design file, as ink on cotton reads
-    ink = nodes.new("ShaderNodeHueSaturation")
-    ink.location = (150, -100)
-    ink.inputs["Saturation"].default_value = INK_SATURATION
-    _link(tree, image.outputs["Color"], ink.inputs["Color"])
-    mix = _mix(tree, "MIX", (400, 150))
-    _link(tree, coverage.outputs[0], _mix_in(mix, "fac"))
-    _link(tree, _mix_out(heather), _mix_in(mix, "a"))
-    _link(tree, ink.outputs["Color"], _mix_in(mix, "b"))
 
     # the knit's micro-shadowing and the slub streaks darken the cotton a little, and the ink
     # less: it fills the loops. Knit loops (~12 wales/cm) are finer than a standard still's
@@ -196,7 +174,7 @@ def build_fabric_material(name: str = FABRIC_MATERIAL_NAME, *,
     shade = _mix(tree, "MULTIPLY", (700, 150))
     shade.name = shade.label = _N_KNIT_SHADE
     _link(tree, shade_fac, _mix_in(shade, "fac"))
-    _link(tree, _mix_out(mix), _mix_in(shade, "a"))
+    _link(tree, _mix_out(heather), _mix_in(shade, "a"))  # the prints go between (set_prints)
     _link(tree, weave.outputs[0], _mix_in(shade, "b"))
     base = _mix_out(shade)
     seam = fabric_nodes.add_seams(tree, geo.outputs["Object"], -650, -2000) if seams else None
@@ -316,37 +294,89 @@ def set_fabric_color(mat: bpy.types.Material, linear_rgb: tuple[float, float, fl
     mat.diffuse_color = (r, g, b, 1.0)
 
 
-def print_image(mat: bpy.types.Material) -> bpy.types.Image | None:
-    """The design image the material prints now (None when it prints nothing)."""
-    return _node(mat, _N_IMAGE).image
+def print_images(mat: bpy.types.Material) -> list[bpy.types.Image | None]:
+    """The design images the material prints now, in their layers' order."""
+    tree = mat.node_tree
+    return [print_nodes.image_of(tree, i) for i in range(print_nodes.layer_count(tree))]
 
 
-def set_print(
-    mat: bpy.types.Material,
-    image: bpy.types.Image | None,
-    side: str = "front",
-    box: tuple[float, float, float, float] = (0.0, 0.0, 1.0, 1.0),
-) -> None:
-    """Show ``image`` in ``box`` (x, y, w, h; panel coords, y down) on ``side``; None clears."""
-    tex = _node(mat, _N_IMAGE)
-    enabled = _node(mat, _N_PRINT_ON)
-    if image is None:
-        enabled.outputs[0].default_value = 0.0
-        tex.image = None
-        return
-    if side not in PANEL_U_OFFSET:
-        raise ValueError(f"Print side must be 'front' or 'back', not {side!r}.")
-    x, y, w, h = (float(v) for v in box)
-    if w <= 0 or h <= 0:
-        raise ValueError("Print box width and height must be positive.")
-    # texture s = (u - offset - x) / w ; image t (up) = (v - (1 - y - h)) / h
-    mapping = _node(mat, _N_MAPPING)
-    mapping.inputs["Scale"].default_value = (1.0 / w, 1.0 / h, 1.0)
-    mapping.inputs["Location"].default_value = (
-        -(PANEL_U_OFFSET[side] + x) / w,
-        -(1.0 - y - h) / h,
-        0.0,
-    )
-    mapping.inputs["Rotation"].default_value = (0.0, 0.0, 0.0)
-    tex.image = image
-    enabled.outputs[0].default_value = 1.0
+def set_prints(mat: bpy.types.Material, layers: Sequence[PrintLayer]) -> None:
+    """Print ``layers`` (later over earlier); an empty list clears. Only a different number of
+    prints than before changes the graph; otherwise only node values change."""
+    tree = mat.node_tree
+    _node(mat, _N_COVERAGE)  # refuse a material that is not ours before changing it
+    count = print_nodes.layer_count(tree)
+    if count != len(layers):
+        for index in range(len(layers), count):
+            print_nodes.remove_layer(tree, index)
+        for index in range(count, len(layers)):
+            print_nodes.add_layer(tree, index)
+        _wire_prints(mat)
+    for index, layer in enumerate(layers):
+        print_nodes.set_layer(tree, index, layer)
+
+
+def _wire_prints(mat: bpy.types.Material) -> None:
+    """fabric colour (heather) -> [texture detail] -> prints -> the knit's shade."""
+    tree = mat.node_tree
+    detail = tree.nodes.get(_N_DETAIL)
+    below = _mix_out(detail if detail is not None else _node(mat, _N_HEATHER))
+    colour, coverage = print_nodes.wire(tree, below, print_nodes.layer_count(tree))
+    _link(tree, colour, _mix_in(_node(mat, _N_KNIT_SHADE), "a"))
+    covered = _node(mat, _N_COVERAGE).inputs[0]
+    if coverage is None:
+        for link in list(covered.links):
+            tree.links.remove(link)
+    else:
+        _link(tree, coverage, covered)
+
+
+def _mean_luminance(image: bpy.types.Image) -> float:
+    """The mean linear luminance of ``image`` (read from a small copy of a large one)."""
+    width, height = image.size
+    sample = image
+    if width * height > DETAIL_SAMPLE_PX ** 2:
+        sample = image.copy()
+        sample.scale(DETAIL_SAMPLE_PX, DETAIL_SAMPLE_PX)
+    try:
+        pixels = np.empty(len(sample.pixels), dtype=np.float32)
+        sample.pixels.foreach_get(pixels)
+    finally:
+        if sample is not image:
+            bpy.data.images.remove(sample)
+    rgb = pixels.reshape(-1, 4)[:, :3].astype(np.float64)
+    if not image.is_float and image.colorspace_settings.name == "sRGB":
+        rgb = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+    return float((rgb @ np.array([0.2126, 0.7152, 0.0722])).mean()) if len(rgb) else 0.0
+
+
+def set_fabric_detail(mat: bpy.types.Material, image: bpy.types.Image | None) -> None:
+    """Multiply the fabric colour by ``image``'s detail (its luminance over its mean), read
+    through the mesh's own active UV map: a foreign model's texture keeps its weave, print or
+    wear under our colour, and the colour stays the one asked for on average. None removes it.
+    """
+    tree = mat.node_tree
+    for name in (_N_DETAIL, _N_DETAIL_IMAGE, _N_DETAIL_LUMA, _N_DETAIL_SCALE):
+        node = tree.nodes.get(name)
+        if node is not None:
+            tree.nodes.remove(node)
+    mean = _mean_luminance(image) if image is not None else 0.0
+    if image is not None and mean >= MIN_DETAIL_MEAN:
+        # an Image Texture without a vector input reads the active render UV map
+        texture = tree.nodes.new("ShaderNodeTexImage")
+        texture.name = texture.label = _N_DETAIL_IMAGE
+        texture.image = image
+        texture.location = (-400, 650)
+        luma = tree.nodes.new("ShaderNodeRGBToBW")
+        luma.name = luma.label = _N_DETAIL_LUMA
+        luma.location = (-150, 650)
+        _link(tree, texture.outputs["Color"], luma.inputs["Color"])
+        scale = _math(tree, "DIVIDE", (50, 650), b=mean)
+        scale.name = scale.label = _N_DETAIL_SCALE
+        _link(tree, luma.outputs["Val"], scale.inputs[0])
+        detail = _mix(tree, "MULTIPLY", (300, 450))
+        detail.name = detail.label = _N_DETAIL
+        _mix_in(detail, "fac").default_value = 1.0
+        _link(tree, _mix_out(_node(mat, _N_HEATHER)), _mix_in(detail, "a"))
+        _link(tree, scale.outputs[0], _mix_in(detail, "b"))
+    _wire_prints(mat)
