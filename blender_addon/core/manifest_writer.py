@@ -1,5 +1,6 @@
-"""The manifest of a finished job: what each output file is, its pixel size and checksum, the
-design as it printed and the warnings for whoever prints it.
+"""The manifest of a finished job: what each output file is, its pixel size and checksum, every
+print as it printed (its design's size, its DPI and its final box) and the warnings for whoever
+prints it.
 
 Plain Python (no `bpy`): pixel sizes come from the PNG header, file facts from the bytes on disk,
 so what the manifest says is what the service will find.
@@ -11,6 +12,7 @@ import datetime as _dt
 from pathlib import Path
 
 from .._shared import contracts, validation
+from .planning import JobPlan
 
 
 def png_size(path: Path) -> tuple[int, int]:
@@ -32,14 +34,16 @@ def describe(path: Path, kind: str, *, angle: str | None = None, frame: int | No
 
 def build_manifest(spec: contracts.RenderSpec, blender_version: str,
                    outputs: list[contracts.OutputFile], timings: dict[str, float],
-                   device: str, design: validation.DesignInfo | None = None) -> contracts.Manifest:
-    """The manifest of ``outputs``; with the ``design`` (upright size), its DPI at the spec's
-    preset and the print-resolution warning."""
-    printed, warnings = None, ()
-    if design is not None:
-        dpi = validation.resolution_at(spec.preset, design.width, design.height).dpi
-        printed = contracts.PrintedDesign(design.width, design.height, round(dpi, 1))
-        warnings = tuple(validation.print_warnings(spec.preset, design.width, design.height))
+                   device: str, plan: JobPlan | None = None) -> contracts.Manifest:
+    """The manifest of ``outputs``; with the job's ``plan``, every print (its design's upright
+    size, its DPI at its final size, its preset and box), the first as `design` for version-1
+    readers, and the plan's print-resolution warnings."""
+    printed: tuple[contracts.PrintedDesign, ...] = ()
+    if plan is not None:
+        printed = tuple(
+            contracts.PrintedDesign(design.width, design.height, round(placed.dpi, 1),
+                                    preset=placed.spec.preset, box=placed.box.to_dict())
+            for design, placed in zip(plan.designs, plan.prints, strict=True))
     return contracts.Manifest(
         spec=spec,
         blender_version=blender_version,
@@ -47,7 +51,7 @@ def build_manifest(spec: contracts.RenderSpec, blender_version: str,
         timings={k: round(v, 3) for k, v in timings.items()},
         created_at=_dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         device=device,
-        design=printed,
-        warnings=warnings,
+        design=printed[0] if printed else None,
+        warnings=plan.warnings if plan is not None else (),
+        prints=printed,
     )
-

@@ -1,8 +1,9 @@
 """Planning a job: everything derived from a RenderSpec before Blender does any work.
 
-Plain Python, no `bpy`: the design's type and size from its bytes, the template, the placement,
-and the Cycles settings of the stills and of the turntable frames. The render layer takes a
-`JobPlan` and only executes it.
+Plain Python, no `bpy`: each design's type and size from its bytes, the template, where each
+print lands (and that it stays printable), the print-resolution warnings, and the Cycles
+settings of the stills and of the turntable frames. The render layer takes a `JobPlan` and only
+executes it.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .._shared import contracts, errors, presets, quality, templates, validation
+from .._shared import contracts, errors, prints, quality, templates, validation
 
 # How turntable frames are made (see render/turntable.py); "auto" picks the fastest.
 TURNTABLE_METHODS = ("auto", "path", "baked")
@@ -34,11 +35,15 @@ class JobPlan:
     """A validated job, ready to render."""
 
     spec: contracts.RenderSpec
-    design: validation.DesignInfo
-    placement: presets.Placement
+    #: each print's design file as inspected, in the spec's order
+    designs: list[validation.DesignInfo]
+    #: each print fitted to its design, in the spec's order (later prints over earlier)
+    prints: list[prints.PlacedPrint]
     template: templates.Template
     still: RenderSettings
     frames: RenderSettings
+    #: each print's resolution sentence at its final size (naming it when there are several)
+    warnings: tuple[str, ...] = ()
 
 
 def _even(value: float) -> int:
@@ -59,24 +64,32 @@ def render_settings(spec: contracts.RenderSpec) -> tuple[RenderSettings, RenderS
     return still, frames
 
 
-def find_template(template_id: str, root: Path | None = None) -> templates.Template:
+def find_template(template: str, root: Path | None = None) -> templates.Template:
+    """A template by id (under ``root``, default the bundled ones) or by its folder's
+    absolute path."""
+    if Path(template).is_absolute():
+        return templates.load_template(template)
     found = templates.discover_templates(root or templates.default_templates_root())
     try:
-        return found[template_id]
+        return found[template]
     except KeyError:
         raise errors.InvalidInput(
-            f"Unknown template {template_id!r}; available: {', '.join(sorted(found)) or 'none'}.",
+            f"Unknown template {template!r}; available: {', '.join(sorted(found)) or 'none'}.",
             code="unknown_template") from None
 
 
 def plan_job(spec: contracts.RenderSpec, templates_root: Path | None = None) -> JobPlan:
-    """Validate the inputs in the order a user fixes them: design, template, preset."""
-    design = validation.inspect_design_file(spec.design)
+    """Validate the inputs in the order a user fixes them: designs, template, presets, then
+    where each print lands (one that leaves its printable area is refused before any render:
+    `print_out_of_area`)."""
+    designs = [validation.inspect_design_file(p.design) for p in spec.prints]
     template = find_template(spec.template, templates_root)
-    if spec.preset not in template.supported_presets:
-        raise errors.InvalidInput(
-            f"Template {template.id!r} does not support preset {spec.preset!r}.",
-            code="unknown_preset")
-    placement = presets.fit_design(spec.preset, design.width, design.height)
+    for print_spec in spec.prints:
+        if print_spec.preset not in template.supported_presets:
+            raise errors.InvalidInput(
+                f"Template {template.id!r} does not support preset {print_spec.preset!r}.",
+                code="unknown_preset")
+    placed = prints.place_prints(spec.prints, [(d.width, d.height) for d in designs])
     still, frames = render_settings(spec)
-    return JobPlan(spec, design, placement, template, still, frames)
+    return JobPlan(spec, designs, placed, template, still, frames,
+                   tuple(prints.print_warnings(placed)))

@@ -1,8 +1,9 @@
 """The renderer core: one validated RenderSpec in, six stills, a turntable and a manifest out.
 
 The scene is built once per process (per template) and reused by every job, colour and batch
-row that follows; a job only changes node values (colour, design, placement, background) and the
-camera. Progress goes out as JSON lines (`shared.contracts.ProgressEvent`) on a stream.
+row that follows; a job only changes node values (colour, prints, background) and the camera
+(a job with more or fewer prints than the one before adds or removes a print's nodes). Progress
+goes out as JSON lines (`shared.contracts.ProgressEvent`) on a stream.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from ..core import manifest_writer, output_folder
 from ..core.jobfiles import JobFiles
 from ..core.planning import JobPlan, plan_job
 from . import bake, cycles_setup, materials, shots, studio, turntable
-from .scene import PrintPlacement, ShirtScene, build_scene
+from .scene import ShirtScene, build_scene
 
 _log = logging.getLogger(__name__)
 
@@ -62,15 +63,17 @@ class Renderer:
         self.current_files: JobFiles | None = None
         self.current_reporter: Reporter | None = None
         self._shirt: ShirtScene | None = None
-        self._template_id: str | None = None
+        #: the template the scene was built from: its id and folder (two folders may share an id)
+        self._template_key: tuple[str, Path] | None = None
         self._device: cycles_setup.Device | None = None
 
     # -- scene ----------------------------------------------------------------------------
     def _scene_for(self, template: templates.Template) -> tuple[ShirtScene, bool]:
-        if self._shirt is None or self._template_id != template.id:
+        key = (template.id, template.directory)
+        if self._shirt is None or self._template_key != key:
             bpy.context.preferences.filepaths.use_scripts_auto_execute = False
             self._shirt = build_scene(template)
-            self._template_id = template.id
+            self._template_key = key
             bake.forget_cache()
             return self._shirt, True
         return self._shirt, False
@@ -113,8 +116,7 @@ class Renderer:
             self._device = cycles_setup.detect_device(scene, allow_gpu=self.allow_gpu)
         shirt.clear_turntable()
         shirt.set_color(colors.parse_color(spec.color).linear)
-        shirt.set_design(spec.design, PrintPlacement(plan.placement.side,
-                                                     plan.placement.box.as_tuple()))
+        shirt.set_prints([(placed.spec.design, placed) for placed in plan.prints])
         if spec.background in ("transparent", "studio"):
             shirt.set_background(spec.background)
         else:
@@ -148,7 +150,7 @@ class Renderer:
         t = time.monotonic()
         timings["total"] = time.monotonic() - t0
         manifest = manifest_writer.build_manifest(
-            spec, bpy.app.version_string, outputs, timings, self._device.label, plan.design)
+            spec, bpy.app.version_string, outputs, timings, self._device.label, plan)
         files.write_text(contracts.MANIFEST_NAME, manifest.to_json())
         reporter.emit("done", f"wrote {len(outputs)} files to {files.directory}",
                       item=contracts.MANIFEST_NAME)

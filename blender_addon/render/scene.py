@@ -1,25 +1,28 @@
-"""The scene builder: a shirt, its fabric and print, studio lights, background and camera.
+"""The scene builder: a garment, its fabric and prints, studio lights, background and camera.
 
-The renderer and the add-on's live preview talk only to :class:`ShirtScene`; everything about
-how the product looks lives behind it (``shirt_mesh``, ``materials``, ``studio``). Setters are
-cheap node/transform edits so the preview can call them on every property change.
+The renderer talks only to :class:`ShirtScene`; everything about how the product looks lives
+behind it (``shirt_mesh`` or ``garment_import``, ``materials``, ``studio``). The garment's
+frame (`garment_frame`: its landmarks) is measured once per build and places every print of
+every job that follows. Setters are cheap node/transform edits.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import bpy
 from mathutils import Vector
 
-from .._shared import errors, templates
-from . import compat, materials, studio
+from .._shared import errors, prints, templates
+from . import compat, garment_import, materials, print_projection, studio
 from .design_image import load_design
+from .garment_frame import GarmentFrame, frame_for
+from .print_nodes import PrintLayer
 from .shirt_mesh import build_shirt_mesh
-from .shirt_shape import PART_ATTRIBUTE, UV_MAP_NAME
+from .shirt_shape import PART_ATTRIBUTE
 
 _log = logging.getLogger(__name__)
 
@@ -34,38 +37,44 @@ def _invalid(message: str, code: str = "invalid_template") -> Exception:
 
 
 @dataclass
-class PrintPlacement:
-    """Where the design goes: a panel side and a box in panel coordinates (x, y, w, h; y down)."""
-
-    side: str  # "front" | "back"
-    box: tuple[float, float, float, float]
-
-
-@dataclass
 class ShirtScene:
-    """Handle on a built scene; the only API the renderer and the preview use."""
+    """Handle on a built scene; the only API the renderer uses."""
 
     scene: bpy.types.Scene
     shirt: bpy.types.Object
     camera: bpy.types.Object
     rig: bpy.types.Object
     material: bpy.types.Material
+    #: the garment's landmarks, in the shirt object's space
+    frame: GarmentFrame
 
     def set_color(self, linear_rgb: tuple[float, float, float]) -> None:
         """Shirt colour as linear RGB (convert hex/CSS colours with ``shared.colors`` first)."""
         materials.set_fabric_color(self.material, linear_rgb)
 
-    def set_design(self, image_path: str, placement: PrintPlacement) -> None:
-        """Load the design, normalised as every design prints, and place it; the image it
-        replaces (a generated one, nobody else's) is removed so a batch does not pile them up."""
-        old = materials.print_image(self.material)
-        image = load_design(image_path)
-        materials.set_print(self.material, image, placement.side, tuple(placement.box))
-        if old is not None:
-            bpy.data.images.remove(old)
+    def set_prints(self, items: Sequence[tuple[str, prints.PlacedPrint]]) -> None:
+        """Print each (design file, placed print), later over earlier. Each file is loaded
+        once, normalised as every design prints; the images they replace (generated ones,
+        nobody else's) are removed so a batch does not pile them up."""
+        projectors = [print_projection.projector_for(placed, self.frame) for _, placed in items]
+        old = [image for image in materials.print_images(self.material) if image is not None]
+        loaded: dict[str, bpy.types.Image] = {}
+        try:
+            for path, _ in items:
+                if str(path) not in loaded:
+                    loaded[str(path)] = load_design(path)
+        except BaseException:
+            for image in loaded.values():
+                bpy.data.images.remove(image)
+            raise
+        materials.set_prints(self.material, [
+            PrintLayer(loaded[str(path)], projector)
+            for (path, _), projector in zip(items, projectors, strict=True)])
+        for image in set(old) - set(loaded.values()):
+            bpy.data.images.remove(image)
 
-    def clear_design(self) -> None:
-        materials.set_print(self.material, None)
+    def clear_prints(self) -> None:
+        self.set_prints([])
 
     def set_background(
         self, kind: str, linear_rgb: tuple[float, float, float] | None = None
@@ -129,51 +138,19 @@ def _clear_scene(scene: bpy.types.Scene, everything: bool) -> None:
                 block.remove(item)
 
 
-def _procedural_shirt(collection: bpy.types.Collection) -> bpy.types.Object:
-    mesh = build_shirt_mesh("ClassicTee")
+def _garment(template: templates.Template | None, collection: bpy.types.Collection
+             ) -> tuple[bpy.types.Object, int | None, bpy.types.Image | None]:
+    """The garment object, the material slot our fabric takes (None: a new one) and the
+    texture whose detail the fabric keeps."""
+    if template is not None and template.model_kind in ("blend", "gltf"):
+        garment = garment_import.load_garment(template, collection)
+        return garment.obj, garment.fabric_slot, garment.detail
+    if template is not None and template.model_kind != "procedural":
+        raise _invalid(f"Template {template.id!r}: unknown model kind {template.model_kind!r}.")
+    mesh = build_shirt_mesh(SHIRT_NAME, template.generator if template else "classic_tee")
     obj = bpy.data.objects.new(SHIRT_NAME, mesh)
     collection.objects.link(obj)
-    return obj
-
-
-def _blend_shirt(template: templates.Template,
-                 collection: bpy.types.Collection) -> bpy.types.Object:
-    """Append the template's object and check the contract (UV map and material slot)."""
-    path = str(template.blend_file)
-    with bpy.data.libraries.load(path, link=False) as (src, dst):
-        if template.object_name not in src.objects:
-            raise _invalid(
-                f"Template {template.id!r}: {Path(path).name} has no object "
-                f"named {template.object_name!r}."
-            )
-        dst.objects = [template.object_name]
-    obj = dst.objects[0]
-    if obj is None or obj.type != "MESH":
-        raise _invalid(f"Template {template.id!r}: {template.object_name!r} is not a mesh.")
-    collection.objects.link(obj)
-    obj.animation_data_clear()
-    obj.parent = None
-    if template.uv_map not in obj.data.uv_layers:
-        raise _invalid(f"Template {template.id!r}: the shirt has no UV map {template.uv_map!r}.")
-    if not any(s.material and s.material.name.split(".")[0] == template.material_slot
-               for s in obj.material_slots):
-        raise _invalid(
-            f"Template {template.id!r}: the shirt has no material slot {template.material_slot!r}."
-        )
-    return obj
-
-
-def _assign_fabric(obj: bpy.types.Object, mat: bpy.types.Material, slot_name: str) -> None:
-    """Put our fabric material into the slot named ``slot_name`` (or the only slot)."""
-    if not obj.material_slots:
-        obj.data.materials.append(mat)
-        return
-    for slot in obj.material_slots:
-        if slot.material is None or slot.material.name.split(".")[0] == slot_name:
-            slot.link = "DATA"
-            slot.material = mat
-            return
-    obj.data.materials.append(mat)
+    return obj, None, None
 
 
 def _silhouette(obj: bpy.types.Object) -> tuple[Vector, float]:
@@ -209,32 +186,17 @@ def build_scene(
     collection = bpy.data.collections.new(COLLECTION_NAME)
     scene.collection.children.link(collection)
 
-    slot_name = materials.FABRIC_MATERIAL_NAME
-    if template is None or template.model_kind == "procedural":
-        if template is not None and template.generator not in (None, "classic_tee"):
-            raise _invalid(f"Template {template.id!r}: unknown generator {template.generator!r}.")
-        shirt = _procedural_shirt(collection)
-    elif template.model_kind == "blend":
-        shirt = _blend_shirt(template, collection)
-        slot_name = template.material_slot
-        uv_name = template.uv_map
-        if uv_name != UV_MAP_NAME:
-            raise _invalid(f"Template {template.id!r}: the print UV map must be named 'Print'.")
-    else:
-        raise _invalid(f"Template {template.id!r}: unknown model kind {template.model_kind!r}.")
-
+    shirt, slot, detail = _garment(template, collection)
     material = materials.build_fabric_material(seams=PART_ATTRIBUTE in shirt.data.attributes)
-    _assign_fabric(shirt, material, slot_name)
-    # an appended shirt brings its own "Fabric" material; ours takes over the exact name so
-    # the slot keeps reading "Fabric" (the contract an artist's model is checked against)
-    previous = bpy.data.materials.get(slot_name)
-    if previous is not None and previous != material and previous.users == 0:
-        bpy.data.materials.remove(previous)
-    if bpy.data.materials.get(slot_name) is None:
-        material.name = slot_name
+    if slot is None:
+        shirt.data.materials.append(material)
+    else:  # only the fabric's slot: labels, buttons and drawstrings keep their materials
+        shirt.material_slots[slot].material = material
+    materials.set_fabric_detail(material, detail)
     materials.set_fabric_color(material, (1.0, 1.0, 1.0))
     materials.set_heather(material, 1.0 if template is not None and template.fabric == "heather"
                           else 0.0)
+    frame = frame_for(shirt, template)
 
     target, half_extent = _silhouette(shirt)
     rig, camera = studio.build_rig(collection, target, half_extent)
@@ -249,4 +211,5 @@ def build_scene(
         len(shirt.data.polygons),
         PART_ATTRIBUTE in shirt.data.attributes,
     )
-    return ShirtScene(scene=scene, shirt=shirt, camera=camera, rig=rig, material=material)
+    return ShirtScene(scene=scene, shirt=shirt, camera=camera, rig=rig, material=material,
+                      frame=frame)
