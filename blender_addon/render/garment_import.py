@@ -98,8 +98,13 @@ def _import_gltf(template: templates.Template) -> None:
         with contextlib.redirect_stdout(sys.stderr):
             result = bpy.ops.import_scene.gltf(filepath=str(template.model_file), **options)
     except RuntimeError as exc:  # the importer reported an error
-        first = (str(exc).strip() or "import failed").splitlines()[0]
-        raise _invalid(template, f"{template.model_file.name} cannot be imported ({first}).") \
+        # the operator's message is a traceback when the importer itself fails: its last line
+        # (before Blender's "Location:") says what went wrong
+        _log.info("glTF import of %s failed: %s", template.model_file, exc)
+        lines = [x.strip() for x in str(exc).splitlines()
+                 if x.strip() and not x.startswith("Location:")]
+        last = lines[-1] if lines else "import failed"
+        raise _invalid(template, f"{template.model_file.name} cannot be imported ({last}).") \
             from None
     if result != {"FINISHED"}:
         raise _invalid(template, f"{template.model_file.name} cannot be imported.")

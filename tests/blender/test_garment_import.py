@@ -17,6 +17,7 @@ import json
 import math
 import os
 import shutil
+import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -340,6 +341,44 @@ def test_a_model_over_the_face_limit_is_refused(garment, tmp_path, kind):
     assert f"at most {limit:,}" in result["message"]
     assert result["left"]["objects"] == result["left"]["meshes"] == 0
     assert _child("load", str(folder), str(limit + 1))["faces"] == limit + 1
+
+
+def _broken_glb() -> bytes:
+    """A glTF whose JSON passes the file checks but whose mesh points at no accessor."""
+    body = json.dumps({"asset": {"version": "2.0"}, "scenes": [{"nodes": [0]}],
+                       "nodes": [{"mesh": 0}],
+                       "meshes": [{"primitives": [{"attributes": {"POSITION": 5}}]}]}).encode()
+    body += b" " * (-len(body) % 4)
+    return (struct.pack("<4sII", b"glTF", 2, 20 + len(body))
+            + struct.pack("<II", len(body), 0x4E4F534A) + body)
+
+
+@pytest.mark.parametrize("case,fragment", [
+    ("no-object", "garment.blend has no object named 'Nope' (it has Garment, Rig)"),
+    ("no-node", "garment.glb has no object named 'Nope'"),
+    ("broken", "garment.glb cannot be imported (TypeError:"),
+])
+def test_a_missing_object_or_a_broken_file_is_a_clear_refusal(garment, tmp_path, case,
+                                                                fragment):
+    kind = "blend" if case == "no-object" else "gltf"
+    folder = _template(tmp_path, garment, kind)
+    data = json.loads((folder / "template.json").read_text())
+    if case == "broken":
+        (folder / "garment.glb").write_bytes(_broken_glb())
+    else:
+        data["model"]["object"] = "Nope"
+    (folder / "template.json").write_text(json.dumps(data))
+    result = _child("load", str(folder))
+    assert result["code"] == "invalid_template" and fragment in result["message"], result
+    assert result["left"]["objects"] == result["left"]["meshes"] == 0
+
+
+def test_a_gltf_template_may_take_one_named_node(garment, tmp_path):
+    folder = _template(tmp_path, garment, "gltf")
+    data = json.loads((folder / "template.json").read_text())
+    data["model"]["object"] = "Garment"
+    (folder / "template.json").write_text(json.dumps(data))
+    _assert_alone_still_and_centred(_child("load", str(folder)))
 
 
 def test_a_blend_with_its_image_outside_the_folder_is_refused(garment, tmp_path):
