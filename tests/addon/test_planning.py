@@ -50,10 +50,40 @@ def test_overrides_scale_the_frames_in_proportion_and_keep_them_even(design, tmp
 
 def test_a_plan_fits_the_design_into_the_preset(design, tmp_path):
     plan = planning.plan_job(_spec(design, tmp_path))
-    assert (plan.design.width, plan.design.height) == (400, 200)
+    assert [(d.width, d.height) for d in plan.designs] == [(400, 200)]
     assert plan.template.id == contracts.DEFAULT_TEMPLATE
-    assert plan.placement.side == "front"
-    assert plan.placement.width_cm == pytest.approx(2 * plan.placement.height_cm)  # 2:1 kept
+    box = plan.prints[0].box
+    assert box.side == "front"
+    assert box.width_cm == pytest.approx(2 * box.height_cm)  # 2:1 kept
+    # 400 px over the full front's 30.5 cm: blurry, said once without naming the print
+    assert len(plan.warnings) == 1 and plan.warnings[0].startswith("The design is 33 DPI")
+
+
+def test_every_print_is_planned_and_warned_about_at_its_final_size(design, tmp_path):
+    spec = contracts.RenderSpec.from_dict({
+        "prints": [{"design": str(design), "preset": "chest-left", "scale": 0.2},
+                   {"design": str(design), "preset": "back-large", "offset_cm": [0, 5]}],
+        "color": "navy", "output_dir": str(tmp_path / "out")})
+    plan = planning.plan_job(spec)
+    assert [p.box.side for p in plan.prints] == ["front", "back"]
+    assert len(plan.designs) == 2
+    # the small chest logo prints sharp (400 px over 2 cm), the back one does not
+    assert len(plan.warnings) == 1 and plan.warnings[0].startswith("Print 2 (back-large): ")
+
+
+def test_a_print_out_of_its_area_is_refused_by_the_plan(design, tmp_path):
+    spec = contracts.RenderSpec.from_dict({
+        "prints": [{"design": str(design), "preset": "chest-large", "offset_cm": [0, 30]}],
+        "color": "navy", "output_dir": str(tmp_path / "out")})
+    with pytest.raises(InvalidInput) as info:
+        planning.plan_job(spec)
+    assert info.value.code == "print_out_of_area"
+
+
+def test_a_template_is_found_by_its_folder_too(design, tmp_path):
+    folder = templates.default_templates_root() / "classic-tee"
+    plan = planning.plan_job(_spec(design, tmp_path, template=str(folder)))
+    assert plan.template.id == "classic-tee" and plan.template.directory == folder
 
 
 def test_unknown_template_lists_the_known_ones(design, tmp_path):
@@ -81,4 +111,4 @@ def test_a_preset_the_template_does_not_offer_is_refused(design, tmp_path):
     assert info.value.code == "unknown_preset"
     plan = planning.plan_job(_spec(design, tmp_path, template="back-only", preset="back-large"),
                              root)
-    assert plan.placement.side == "back"
+    assert plan.prints[0].box.side == "back"

@@ -135,11 +135,12 @@ def test_a_design_prints_upright_in_its_colours_on_a_shirt_of_its_colour(renders
 @pytest.mark.parametrize("name", design_file_names())
 def test_the_reported_size_and_dpi_are_the_upright_ones(renders, name):
     row = renders.rows[name]
-    design = {"width": UPRIGHT[0], "height": UPRIGHT[1], "dpi": UPRIGHT_DPI}
-    assert row["design"] == design
+    design = {"width": UPRIGHT[0], "height": UPRIGHT[1], "dpi": UPRIGHT_DPI, "preset": PRESET}
+    assert {k: row["design"][k] for k in design} == design
     assert len(row["warnings"]) == 1 and "will print blurry" in row["warnings"][0]
     manifest = Manifest.load(renders.folder / "out" / name)
-    assert manifest.design is not None and manifest.design.__dict__ == design
+    assert manifest.design is not None and manifest.prints == (manifest.design,)
+    assert {k: getattr(manifest.design, k) for k in design} == design
     assert list(manifest.warnings) == row["warnings"]
 
 

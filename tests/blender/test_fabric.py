@@ -67,9 +67,9 @@ def test_relief_only_at_final_sizes_and_the_flat_copy_keeps_the_heather():
     assert result["relief_1024"] is False
     assert result["relief_2048"] is True
     assert result["heather"] == 1.0
-    # knit: wales front and side, courses; slub; heather fibres
-    assert result["textures"] == ["TEX_IMAGE", "TEX_NOISE", "TEX_NOISE"] + ["TEX_WAVE"] * 3
-    assert result["flat_textures"] == ["TEX_IMAGE", "TEX_NOISE"]
+    # knit: wales front and side, courses; slub; heather fibres (no print: no image texture)
+    assert result["textures"] == ["TEX_NOISE", "TEX_NOISE"] + ["TEX_WAVE"] * 3
+    assert result["flat_textures"] == ["TEX_NOISE"]
     assert result["flat_relief"] is False
     assert result["flat_heather_linked"] is True
     # seams are placed by the procedural tee's part attribute, drawn only when asked for
@@ -84,13 +84,16 @@ _TILE = textwrap.dedent("""
     import sys
     import bpy
     from blender_addon.render import materials, studio
-    from blender_addon.render.scene import PrintPlacement, build_scene
+    from blender_addon.render.scene import build_scene
+    from shared.prints import PrintSpec, fit_print
 
     design, out, resolution = sys.argv[1], sys.argv[2], int(sys.argv[3])
     shirt = build_scene(resolution=resolution, samples=16)
     scene = shirt.scene
     shirt.set_color((0.5, 0.5, 0.5))
-    shirt.set_design(design, PrintPlacement("front", (0.2, 0.25, 0.3, 0.3)))
+    # a 22.9 cm square whose right edge is the centre line, its top 18.5 cm below the HPS
+    shirt.set_prints([(design, fit_print(PrintSpec(design, "chest-large", (-11.45, 1.9), 0.75),
+                                         200, 200))])
     studio.set_background(scene, "transparent")
     shirt.aim_camera(0.0)
     materials.set_knit_detail(shirt.material, resolution)

@@ -44,14 +44,16 @@ for name in sys.argv[2:]:
 print(json.dumps(report))
 """
 
-# A 32 px orthographic view of a plane in the fabric material, the print in its middle quarter:
-# the corners are shirt outside the print box, the centre is the design.
+# A 32 px orthographic view of a plane in the fabric material, the print projected onto its
+# middle quarter: the corners are shirt outside the print box, the centre is the design.
 _SHIRT_CHILD = """
 import json, sys
 from pathlib import Path
 import bpy, numpy as np
 from blender_addon.render import materials
 from blender_addon.render.design_image import load_design
+from blender_addon.render.print_nodes import PrintLayer
+from blender_addon.render.print_projection import Projector
 
 out = Path(sys.argv[1])
 bpy.ops.wm.read_factory_settings(use_empty=True)
@@ -64,7 +66,9 @@ scene.render.resolution_x = scene.render.resolution_y = 32
 scene.view_settings.view_transform = "Standard"
 bpy.ops.mesh.primitive_plane_add(size=2)
 plane = bpy.context.object
-plane.data.uv_layers[0].name = materials.UV_MAP_NAME
+# 1 m square in the middle of the 2 m plane, seen from above (+Z)
+middle = Projector(origin=(0, 0, 0), u=(1, 0, 0), v=(0, 1, 0), axis=(0, 0, 1), depth_min=-1,
+                   depth_max=1)
 mat = materials.build_fabric_material()
 materials.set_fabric_color(mat, (0.6, 0.05, 0.05))
 plane.data.materials.append(mat)
@@ -77,8 +81,7 @@ scene.camera = camera
 scene.world = bpy.data.worlds.new("light")
 report = {}
 for name in ["", *sys.argv[2:]]:
-    materials.set_print(mat, load_design(out / name) if name else None, "front",
-                        (0.25, 0.25, 0.5, 0.5))
+    materials.set_prints(mat, [PrintLayer(load_design(out / name), middle)] if name else [])
     scene.render.filepath = str(out / "render.png")
     bpy.ops.render.render(write_still=True)
     result = bpy.data.images.load(scene.render.filepath, check_existing=False)
