@@ -515,7 +515,8 @@ def scenario_panels(zip_path: str, work: Path) -> dict:
     check(any(line.endswith("DPI at this size") for line in lines), "dpi line")
     p1.offset_cm = (0.0, -20.0)  # above the collar: said, and the render button greys out
     lines = draw_all(log)
-    check(any("leaves the front printable area" in line for line in lines), "out of area")
+    labels = " ".join(line.removeprefix("label ") for line in lines)
+    check("leaves the front printable area by" in labels, "out of area")
     check(not addon_module("ui.panels").ready_to_render(s), "render offered out of area")
     p1.offset_cm = (0.0, 0.0)
     s.background = "color"
