@@ -8,7 +8,8 @@ folder or not what its name says is refused with its code.
 
 Blender work runs in children: ``python THIS_FILE build OUT [MARKERS]`` writes the garment and
 prints its geometry, ``python THIS_FILE load FOLDER [MAX_FACES]`` imports one template and
-prints what came in; both end with a ``RESULT {json}`` line.
+prints what came in, ``python THIS_FILE expect FOLDER RESOLUTION`` prints where the prints
+belong in its stills; each ends with a ``RESULT {json}`` line.
 """
 
 from __future__ import annotations
@@ -238,6 +239,37 @@ def load(folder: Path, max_faces: int | None) -> dict:
     }
 
 
+def expect(folder: Path, resolution: int) -> dict:
+    """Where, in a front and a back still of ``resolution`` pixels, the chest-medium and
+    back-medium prints' centres and the label belong: the garment's known points (centred as
+    the import centres it, heights as modelled) through the render's own camera."""
+    from bpy_extras.object_utils import world_to_camera_view
+    from mathutils import Vector
+
+    from blender_addon.render.scene import build_scene
+    from shared.templates import load_template
+
+    built = build_scene(load_template(folder), resolution=resolution, samples=1)
+    hem = LOCATION[2]
+
+    def pixel(point: tuple[float, float, float]) -> list[float]:
+        bpy.context.view_layer.update()
+        v = world_to_camera_view(built.scene, built.camera, Vector(point))
+        return [(1.0 - v.y) * resolution, v.x * resolution]
+
+    out: dict = {}
+    for angle, azimuth, preset, y in (("front_0deg", 0.0, "chest-medium", -RY),
+                                      ("back_180deg", 180.0, "back-medium", RY)):
+        built.aim_camera(azimuth)
+        box = fit_print(PrintSpec("d.png", preset), 200, 200).box
+        x = box.center_x_cm / 100 * (1 if azimuth == 0 else -1)  # seen from outside that side
+        out[angle] = {preset: pixel((x, y, hem + HPS - box.center_y_cm / 100))}
+        if azimuth == 0:
+            label_y = -RY * math.sqrt(1 - (LABEL["x"] / RX) ** 2)
+            out[angle]["label"] = pixel((LABEL["x"], label_y, hem + LABEL["z"]))
+    return out
+
+
 # -- running the children -----------------------------------------------------------------------
 
 
@@ -449,32 +481,17 @@ def test_the_cli_refuses_a_bad_model_with_its_code(case, garment, designs, tmp_p
 # -- renders: colour, label, placement ----------------------------------------------------------
 
 
-def _view_scale(rgba: np.ndarray, preset: str, design_px: int) -> tuple[float, float, float]:
-    """The centre line's column, the hem's row and pixels per cm at the print's depth in a
-    front or back still: the square design's printed size (the projection is planar along the
-    view) gives the scale, and below the print, at the centre line, the silhouette ends at the
-    near edge of the hem, at the same depth."""
-    box = fit_print(PrintSpec("d.png", preset), design_px, design_px).box
+def _check_placement(rgba: np.ndarray, preset: str, expected: list[float]) -> None:
+    """The print's centre within 1 cm of where the preset puts it on this garment: the square
+    design's printed size in pixels gives the scale (the projection is planar along the
+    view), and ``expected`` is the preset's centre through the render's camera."""
+    box = fit_print(PrintSpec("d.png", preset), 200, 200).box
     ink = magenta_mask(rgba)
     assert ink.sum() > 50, preset
-    covered = rgba[..., 3] > 0.5
-    columns = np.nonzero(covered.any(axis=0))[0]
-    centre_col = (columns[0] + columns[-1] + 1) / 2
-    near = covered[:, int(centre_col) - 1:int(centre_col) + 2].any(axis=1)
-    return centre_col, np.nonzero(near)[0][-1] + 1, math.sqrt(ink.sum()) / box.width_cm
-
-
-def _check_placement(rgba: np.ndarray, preset: str, design_px: int) -> None:
-    """The print's centre against where the preset puts it: the garment is 74 cm from the HPS
-    to the hem, and its collar seams sit the reference drops below the HPS, so a preset's
-    centre ``y`` cm below the HPS is ``74 - y`` cm above the hem."""
-    box = fit_print(PrintSpec("d.png", preset), design_px, design_px).box
-    centre_col, hem_row, px_per_cm = _view_scale(rgba, preset, design_px)
-    rows, cols = np.nonzero(magenta_mask(rgba))
-    above_hem = (hem_row - rows.mean() - 0.5) / px_per_cm
-    assert abs(above_hem - (HPS * 100 - box.center_y_cm)) < 1.0, (preset, above_hem, box)
-    across = (cols.mean() + 0.5 - centre_col) / px_per_cm
-    assert abs(across - box.center_x_cm) < 1.0, (preset, across, box)
+    px_per_cm = math.sqrt(ink.sum()) / box.width_cm
+    rows, cols = np.nonzero(ink)
+    off_cm = math.hypot(rows.mean() + 0.5 - expected[0], cols.mean() + 0.5 - expected[1])
+    assert off_cm / px_per_cm < 1.0, (preset, off_cm / px_per_cm, expected)
 
 
 @pytest.mark.parametrize("kind", ["gltf", "blend"])
@@ -492,17 +509,16 @@ def test_prints_land_where_the_presets_say_and_the_shirt_takes_the_colour(
                      "--resolution", "320", "--samples", "4", "--cpu", "--out", str(out),
                      timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
+    where = _child("expect", str(folder), "320")
     front, back = (load_rgba(out / f"{angle}.png") for angle in ("front_0deg", "back_180deg"))
-    _check_placement(front, "chest-medium", 200)
-    _check_placement(back, "back-medium", 200)
+    _check_placement(front, "chest-medium", where["front_0deg"]["chest-medium"])
+    _check_placement(back, "back-medium", where["back_180deg"]["back-medium"])
     # the shirt takes the colour (red), away from the print and the label
     shirt = (front[..., 3] > 0.99) & ~magenta_mask(front)
     r, g, b = (np.median(front[..., i][shirt]) for i in range(3))
     assert r > 2 * g and r > 2 * b, (r, g, b)
-    # the label keeps its green: right of the centre line (+X) and 10 cm above the hem
-    centre_col, hem_row, px_per_cm = _view_scale(front, "chest-medium", 200)
-    row = int(hem_row - LABEL["z"] * 100 * px_per_cm)
-    col = int(centre_col + LABEL["x"] * 100 * px_per_cm)
+    # the label keeps its green
+    row, col = (int(v) for v in where["front_0deg"]["label"])
     patch = front[row - 2:row + 3, col - 2:col + 3, :3].reshape(-1, 3)
     green = (patch[:, 1] > 1.5 * patch[:, 0]) & (patch[:, 1] > 1.5 * patch[:, 2])
     assert green.mean() > 0.5, patch
@@ -520,6 +536,8 @@ if __name__ == "__main__":
     command, *rest = sys.argv[1:]
     if command == "build":
         outcome = build(Path(rest[0]), Path(rest[1]) if len(rest) > 1 else None)
+    elif command == "expect":
+        outcome = expect(Path(rest[0]), int(rest[1]))
     else:
         outcome = load(Path(rest[0]), int(rest[1]) if len(rest) > 1 else None)
     print("RESULT " + json.dumps(outcome), flush=True)
