@@ -769,6 +769,9 @@ def scenario_service_store(zip_path: str, work: Path) -> dict:
     s = settings()
     _tiny_render_settings(work, (True, False, False, True, False, False))
     s.product_id = "prod_store"
+    back = write_png(work / "back.png", 200, 100, (255, 0, 255, 255))  # a second print
+    check(bpy.ops.tshirt.print_add(design=str(back)) == {"FINISHED"}, "print_add")
+    s.prints[1].offset_cm = (0.0, 3.0)
     check(bpy.ops.tshirt.render(wait=True, resolution=32, samples=1) == {"FINISHED"}, "render")
     out = Path(s.last_output_dir)
     manifest = json.loads((out / "manifest.json").read_text())
@@ -834,6 +837,9 @@ def scenario_service_store(zip_path: str, work: Path) -> dict:
     check(job["product_id"] == "prod_store" and job["color"] == "#c8102e"
           and job["preset"] == s.prints[0].preset and job["template_id"] == s.template,
           str(job)[:300])
+    check([(p["preset"], p["offset_cm"]) for p in job["prints"]] ==
+          [(s.prints[0].preset, [0.0, 0.0]), (s.prints[1].preset, [0.0, 3.0])],
+          f"prints {job['prints']}")
     remote = {o["file"]: o["sha256"] for o in job["outputs"]}
     check(remote == local, f"outputs differ: {remote} vs {local}")
     for output in job["outputs"]:
@@ -854,6 +860,7 @@ def scenario_service_store(zip_path: str, work: Path) -> dict:
     row = s.history[ids.index(s.sync_job_id)]
     check(row.status == "completed" and row.color == "#c8102e" and row.created
           and row.push_state == "not_configured", f"{row.status} {row.color} {row.created}")
+    check(row.preset == f"{s.prints[0].preset} +1", f"placement column {row.preset!r}")
     lines = draw_all(log)
     check(f"list TSHIRT_UL_jobs {len(s.history)}" in lines, "history list not drawn")
     check(all(m.count("\n") == 0 and "Traceback" not in m for m in messages.values()),
