@@ -72,12 +72,15 @@ from typing import Any
 
 from shared.backoff import backoff_delay
 from shared.errors import TshirtError
+from shared.prints import MAX_PRINTS
 from shared.validation import MAX_DESIGN_BYTES
 
 SQLITE_NAME = "tshirt.db"
 # Room for the multipart framing and the form fields beside a design at the size limit; the
 # design itself is checked against MAX_DESIGN_BYTES separately.
 MAX_REQUEST_BYTES = MAX_DESIGN_BYTES + 256 * 1024
+# A job's create request may carry a design for each of its prints.
+MAX_JOB_REQUEST_BYTES = MAX_PRINTS * MAX_DESIGN_BYTES + 256 * 1024
 # A manifest upload carries six stills and a turntable video (or frames).
 MAX_OUTPUTS_REQUEST_BYTES = 1024 * 1024 * 1024
 # A manifest sent as a form field (a turntable rendered as PNG frames lists each frame).

@@ -13,6 +13,7 @@ from flask import Blueprint
 
 from shared.jobs import JobSource, JobStatus
 from shared.presets import PRESET_IDS
+from shared.prints import MAX_OFFSET_CM, MAX_PRINTS, MAX_SCALE, MIN_SCALE
 from shared.quality import QUALITY_NAMES
 from shared.template_files import MAX_MODEL_BYTES
 from shared.validation import MAX_DESIGN_BYTES
@@ -107,6 +108,30 @@ _MORE_OPTIONS: dict[str, Any] = {
 _METADATA_TEXT = {"type": "string", "maxLength": MAX_METADATA_BYTES,
                   "description": f"a JSON object, at most {MAX_METADATA_BYTES // 1024} KB"}
 _SECURED = [{"bearer": []}]
+_DESIGN_PART = {"type": "string", "format": "binary",
+                "description": f"PNG or JPEG, at most {MAX_DESIGN_BYTES // 2**20} MB"}
+#: A job's prints as a create request sends them (`jobs.prints`).
+_PRINT_ITEM = {
+    "type": "object", "required": ["file", "preset"], "additionalProperties": False,
+    "properties": {
+        "file": {"type": "string", "description": "the name of the file part with its design"},
+        "preset": _PRESET,
+        "offset_cm": {"type": "array", "items": {"type": "number", "minimum": -MAX_OFFSET_CM,
+                                                 "maximum": MAX_OFFSET_CM},
+                      "minItems": 2, "maxItems": 2, "default": [0, 0],
+                      "description": "[x, y] in cm from the preset's anchor: x toward the "
+                                     "viewer's right, y down"},
+        "scale": {"type": "number", "minimum": MIN_SCALE, "maximum": MAX_SCALE, "default": 1,
+                  "description": "1: the largest size that fits the preset's area"},
+        "rotation_deg": {"type": "number", "minimum": -360, "maximum": 360, "default": 0,
+                         "description": "clockwise as seen"}}}
+_PRINTS_FIELD = {
+    "type": "string", "contentMediaType": "application/json",
+    "contentSchema": {"type": "array", "items": _PRINT_ITEM, "minItems": 1,
+                      "maxItems": MAX_PRINTS},
+    "description": f"a JSON list of 1 to {MAX_PRINTS} prints, in order: "
+                   '[{"file": "front", "preset": "chest-medium", "offset_cm": [0, 5], '
+                   '"scale": 0.8, "rotation_deg": 0}, {"file": "back", "preset": "back-large"}]'}
 _REGISTRATION = {"type": "object", "required": ["template", "model"], "properties": {
     "template": {"type": "string", "description": "template.json (a minimal one: id, name, "
                                                   "model, supported_presets, default_color)"},
@@ -124,18 +149,28 @@ _TEMPLATE_FILES = {"type": "object", "required": ["items"], "properties": {"item
 def _job_paths() -> dict[str, Any]:
     job = ref("RenderJob")
     page = _json(ref("JobPage"), "A page of jobs")
+    job_fields = {
+        "product_id": {"type": "string", "pattern": _ID_PATTERN, "maxLength": 128},
+        "color": COLORS_INPUT,
+        **{name: _or_empty(field) for name, field in {
+            "source": {"type": "string", "enum": list(JobSource),
+                       "description": "api (default): render here; blender or cli: a "
+                                      "render the add-on or the CLI runs and reports"},
+            **_MORE_OPTIONS, "metadata": _METADATA_TEXT}.items()}}
+    # One schema for both shapes rather than a oneOf: fuzzers cannot yet negate a oneOf of
+    # forms with files, and the shapes differ only in which of their fields they send.
     create_form = {
-        "type": "object", "required": ["design", "product_id", "preset", "color"],
-        "properties": {
-            "design": {"type": "string", "format": "binary",
-                       "description": f"PNG or JPEG, at most {MAX_DESIGN_BYTES // 2**20} MB"},
-            "product_id": {"type": "string", "pattern": _ID_PATTERN, "maxLength": 128},
-            "preset": _PRESET, "color": COLORS_INPUT,
-            **{name: _or_empty(field) for name, field in {
-                "source": {"type": "string", "enum": list(JobSource),
-                           "description": "api (default): render here; blender or cli: a "
-                                          "render the add-on or the CLI runs and reports"},
-                **_MORE_OPTIONS, "metadata": _METADATA_TEXT}.items()}}}
+        "type": "object", "required": ["product_id", "color"],
+        "description": "Either one design at a preset (the file part `design` and the field "
+                       "`preset`: unmoved, at scale 1, upright), or several prints: the field "
+                       "`prints` and the file parts it names (any names; one part may serve "
+                       "several prints). Each print is placed on the reference shirt and "
+                       "refused (422 print_out_of_area, naming it) when it leaves its side's "
+                       "printable area; each design is checked as the one of a single print; "
+                       "a request refused stores nothing.",
+        "properties": {"design": _DESIGN_PART, "preset": _PRESET, "prints": _PRINTS_FIELD,
+                       **job_fields},
+        "additionalProperties": _DESIGN_PART}
     # Every field optional: what is left out (or empty, or null) keeps the old job's value.
     retry_body = {"type": "object", "properties": {
         name: _or_empty(field, null=True) for name, field in {
@@ -147,7 +182,8 @@ def _job_paths() -> dict[str, Any]:
     return {
         "/admin/render-jobs": {
             "post": {
-                "summary": "Create a render job from an uploaded design.",
+                "summary": "Create a render job from an uploaded design, or several designs "
+                           "with their prints.",
                 "requestBody": {"required": True, "content": {
                     "multipart/form-data": {"schema": create_form}}},
                 "responses": {"202": _json(job, "Created (pending; or rendering when "
@@ -187,7 +223,10 @@ def _job_paths() -> dict[str, Any]:
             "parameters": [_JOB_ID],
             "responses": {"202": _json(job, "Push queued"), **_errors(401, 404, 409, 422)}}},
         "/admin/render-jobs/{job_id}/design": {"get": {
-            "summary": "The job's design file.", "parameters": [_JOB_ID],
+            "summary": "The design of one of the job's prints (the first by default).",
+            "parameters": [_JOB_ID, _query(
+                "position", {"type": "integer", "minimum": 0, "maximum": MAX_PRINTS - 1,
+                             "default": 0}, "The print's position (0: the first).")],
             "responses": _file_responses("The design", "image/png", "image/jpeg")}},
         "/admin/render-jobs/{job_id}/outputs/{name}": {"get": {
             "summary": "One of the job's output files.",

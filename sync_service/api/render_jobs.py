@@ -3,6 +3,7 @@ retry, receive outputs, push again, and serve a job's files."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import PurePosixPath
 from typing import Any
@@ -14,14 +15,14 @@ from sqlalchemy import Row
 from shared.errors import InvalidInput, NotFound
 from shared.job_colors import check_output_name
 from shared.jobs import JobSource, JobStatus, MediaSyncStatus, progress_percent
-from shared.validation import MAX_DESIGN_BYTES, check_safe_id, print_warnings, resolution_at
+from shared.prints import MAX_PRINTS
+from shared.validation import check_safe_id
 
-from ..config import MAX_MANIFEST_BYTES, MAX_OUTPUTS_REQUEST_BYTES
+from ..config import MAX_JOB_REQUEST_BYTES, MAX_MANIFEST_BYTES, MAX_OUTPUTS_REQUEST_BYTES
 from ..db import get_session
 from ..errors import BadRequest, Conflict
-from ..jobs import commands, forms, queries, transitions
+from ..jobs import commands, forms, prints, queries, transitions
 from ..jobs.publish import PublishOptions, parse_publish
-from ..jobs.uploads import check_design
 from ..media.push import allow_again, push_status
 from ..models import RenderJob
 from . import bodies
@@ -42,13 +43,17 @@ def iso(value: datetime | None) -> str | None:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def job_to_dict(job: RenderJob | Row[Any]) -> dict[str, Any]:
-    """The job as clients see it, from an ORM object or a Core row (the read paths use rows:
-    several times cheaper for a 40-column table). URLs are derived from the job id and the
-    stored file names; stored paths never leave the service."""
+def job_to_dict(job: RenderJob | Row[Any], print_rows: Sequence[Any] | None = None
+                ) -> dict[str, Any]:
+    """The job as clients see it, from an ORM object or a Core row with its print rows (the
+    read paths use rows: several times cheaper for a 40-column table). URLs are derived from
+    the job id and the stored file names; stored paths never leave the service."""
     j = queries.job_mapping(job)
+    if print_rows is None:
+        if not isinstance(job, RenderJob):
+            raise TypeError("a job row needs its print rows (queries.with_prints)")
+        print_rows = job.prints
     base = f"{request.script_root}/admin/render-jobs/{j['id']}"
-    size = (j["design_width"], j["design_height"])  # upright (shared.validation)
     outputs = []
     colors = queries.job_colors(job)
     by_color: dict[str, dict[str, Any]] = {c: {"stills": {}, "turntable": None} for c in colors}
@@ -66,6 +71,7 @@ def job_to_dict(job: RenderJob | Row[Any]) -> dict[str, Any]:
             by_color[color]["stills"][output["angle"]] = url
         elif output["kind"] == "animation" and color in by_color:
             by_color[color]["turntable"] = url
+    placed = [_print_to_dict(row, len(print_rows), base) for row in print_rows]
     return {
         "id": j["id"],
         "product_id": j["product_id"],
@@ -85,14 +91,10 @@ def job_to_dict(job: RenderJob | Row[Any]) -> dict[str, Any]:
         "stage": j["stage"],
         "counts": {"images_done": j["images_done"], "images_total": j["images_total"],
                    "frames_done": j["frames_done"], "frames_total": j["frames_total"]},
-        "design": {
-            "name": j["design_name"], "media_type": j["design_type"],
-            "size_bytes": j["design_size"], "sha256": j["design_sha256"],
-            "width": j["design_width"], "height": j["design_height"],
-            "dpi": round(resolution_at(j["preset"], *size).dpi, 1),
-            "url": f"{base}/design",
-        },
-        "warnings": print_warnings(j["preset"], *size),
+        # the first print's, as version-1 clients read it
+        "design": {**placed[0]["design"], "dpi": placed[0]["dpi"], "url": f"{base}/design"},
+        "prints": placed,
+        "warnings": [warning for item in placed for warning in item["warnings"]],
         "outputs": outputs,
         "outputs_by_color": by_color if outputs else {},
         "error": ({"code": j["error_code"], "message": j["error_message"]}
@@ -112,6 +114,24 @@ def job_to_dict(job: RenderJob | Row[Any]) -> dict[str, Any]:
     }
 
 
+def _print_to_dict(row: Any, count: int, base: str) -> dict[str, Any]:
+    """One print of a job: its placement, its design, how sharp it prints at its final size
+    (the width and height are the upright image's, `shared.validation`)."""
+    sharpness = prints.resolution(prints.spec_of(row, row.design_path), row.design_width,
+                                  row.design_height)
+    return {
+        "position": row.position, "preset": row.preset,
+        "offset_cm": [row.offset_x_cm, row.offset_y_cm], "scale": row.scale,
+        "rotation_deg": row.rotation_deg,
+        "design": {"name": row.design_name, "media_type": row.design_type,
+                   "size_bytes": row.design_size, "sha256": row.design_sha256,
+                   "width": row.design_width, "height": row.design_height,
+                   "url": f"{base}/design?position={row.position}"},
+        "dpi": round(sharpness.dpi, 1),
+        "warnings": prints.print_warnings(row.position, count, row.preset, sharpness),
+    }
+
+
 def _output_name(output: dict[str, Any]) -> str:
     """An output's name in the job's outputs folder (`<rrggbb>/<file>` for a colour of a
     several-colour job); recorded with the output, or the last part of its path."""
@@ -119,8 +139,13 @@ def _output_name(output: dict[str, Any]) -> str:
 
 
 def _page(jobs: Any, total: int, flt: queries.JobFilter) -> dict[str, Any]:
-    return {"items": [job_to_dict(j) for j in jobs], "total": total, "limit": flt.limit,
+    return {"items": [job_to_dict(j, p) for j, p in jobs], "total": total, "limit": flt.limit,
             "offset": flt.offset}
+
+
+def _listed(connection: Any, flt: queries.JobFilter) -> tuple[Any, int]:
+    jobs, total = queries.list_jobs(connection, flt)
+    return queries.with_prints(connection, jobs), total
 
 
 def _json_body() -> dict[str, Any]:
@@ -132,11 +157,11 @@ def _json_body() -> dict[str, Any]:
 
 @bp.post("/render-jobs")
 def create_job() -> tuple[dict[str, Any], int]:
+    # a design for each print (`jobs.prints`): more than one design's worth
+    request.max_content_length = MAX_JOB_REQUEST_BYTES
     session = get_session()
     form = request.form
-    upload = request.files.get("design")
-    if upload is None:
-        raise BadRequest("Send the design as a multipart file field named 'design'.")
+    wanted = prints.requested_prints(form, request.files)
     product_id = form.get("product_id", "")
     if not product_id:
         raise BadRequest("The field 'product_id' is required.")
@@ -145,14 +170,12 @@ def create_job() -> tuple[dict[str, Any], int]:
     # answers a warning instead (202: the push waits for the store anyway)
     store_warning = _ext().check_product(product_id)
     source = forms.parse_source(form.get("source"))
-    options = forms.parse_options(session, form)
+    options = forms.parse_options(session, form, [spec.preset for spec in wanted])
     publish = parse_publish(form)
-    data = upload.stream.read(MAX_DESIGN_BYTES + 1)
-    info = check_design(data)
+    job_prints = prints.checked_prints(wanted, request.files)
     job, created = commands.create_once(
         session, _ext().storage, idempotency_key=_idempotency_key(), product_id=product_id,
-        options=options, design=data, design_info=info,
-        design_name=upload.filename or "design", source=source, publish=publish.to_dict(),
+        options=options, prints=job_prints, source=source, publish=publish.to_dict(),
         store_configured=_ext().push is not None,
     )
     if created and source == JobSource.API:
@@ -171,22 +194,23 @@ def _idempotency_key() -> str | None:
 @bp.get("/render-jobs")
 def list_jobs() -> dict[str, Any]:
     flt = queries.parse_filter(request.args)
-    jobs, total = _ext().db.read(lambda connection: queries.list_jobs(connection, flt))
+    jobs, total = _ext().db.read(lambda connection: _listed(connection, flt))
     return _page(jobs, total, flt)
 
 
 @bp.get("/products/<product_id>/render-jobs")
 def list_product_jobs(product_id: str) -> dict[str, Any]:
     flt = queries.parse_filter(request.args, product_id=product_id)
-    jobs, total = _ext().db.read(lambda connection: queries.list_jobs(connection, flt))
+    jobs, total = _ext().db.read(lambda connection: _listed(connection, flt))
     return _page(jobs, total, flt)
 
 
 @bp.get("/render-jobs/<job_id>")
 def get_job(job_id: str) -> dict[str, Any]:
     # A kept connection rather than a session: this is what clients poll.
-    row = _ext().db.read(lambda connection: queries.get_job_row(connection, job_id))
-    data = job_to_dict(row)
+    row, job_prints = _ext().db.read(lambda connection: queries.with_prints(
+        connection, [queries.get_job_row(connection, job_id)])[0])
+    data = job_to_dict(row, job_prints)
     if data["media_sync_status"] != MediaSyncStatus.NOT_CONFIGURED:
         data["media_push"] = _media_push(job_id)
     return data
@@ -293,8 +317,10 @@ def _send(relative: str, media_type: str | None = None) -> Response:
 
 @bp.get("/render-jobs/<job_id>/design")
 def job_design(job_id: str) -> Response:
-    job = queries.get_job(get_session(), job_id)
-    return _send(job.design_path, job.design_type)
+    """The design of the print at `?position=` (0, the first, by default)."""
+    position = queries.int_arg("position", request.args.get("position"), 0, 0, MAX_PRINTS - 1)
+    found = queries.get_print(get_session(), job_id, position)
+    return _send(found.design_path, found.design_type)
 
 
 @bp.get("/render-jobs/<job_id>/outputs/<path:name>")

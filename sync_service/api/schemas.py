@@ -15,6 +15,7 @@ from shared.contracts import BACKGROUND_KINDS, OUTPUT_KINDS
 from shared.job_colors import MAX_COLORS
 from shared.jobs import JobSource, JobStatus, MediaSyncStatus
 from shared.presets import PRESET_IDS
+from shared.prints import MAX_PRINTS
 from shared.quality import QUALITY_NAMES
 
 from ..models import WORKER_KINDS
@@ -84,10 +85,29 @@ def _job_schema() -> dict[str, Any]:
         "size_bytes": _COUNT, "sha256": _SHA256,
         "width": _COUNT, "height": _COUNT,
         "dpi": {"type": "number", "minimum": 0,
-                "description": "design pixels per printed inch at the job's preset"},
+                "description": "design pixels per printed inch at the first print's size"},
         "url": _string("where the design file is downloaded (token required)"),
-    }, "The uploaded design, as stored; width and height of the upright image (EXIF turn "
-       "applied)")
+    }, "The first print's design, as stored; width and height of the upright image (EXIF "
+       "turn applied)")
+    job_print = _object({
+        "position": {"type": "integer", "minimum": 0, "maximum": MAX_PRINTS - 1,
+                     "description": "0 for the first print"},
+        "preset": _string(enum=list(PRESET_IDS)),
+        "offset_cm": {"type": "array", "items": {"type": "number"}, "minItems": 2,
+                      "maxItems": 2, "description": "[x, y] in cm from the preset's anchor: "
+                      "x toward the viewer's right, y down"},
+        "scale": {"type": "number", "exclusiveMinimum": 0,
+                  "description": "1: the largest size that fits the preset's area"},
+        "rotation_deg": {"type": "number", "description": "clockwise as seen"},
+        "design": _object({**{name: design["properties"][name] for name in (
+            "name", "media_type", "size_bytes", "sha256", "width", "height")},
+            "url": _string("where the design file is downloaded (token required)")}),
+        "dpi": {"type": "number", "minimum": 0,
+                "description": "design pixels per printed inch at the print's final size"},
+        "warnings": {"type": "array", "items": _string(), "description":
+                     "its print resolution below 300 DPI (naming the print when there are "
+                     "several)"},
+    }, "One print of the job: a design at a placement, moved, scaled and turned")
     output = _object({
         "kind": _string(enum=list(OUTPUT_KINDS)),
         "angle": _nullable(_string(enum=list(ANGLE_IDS))),
@@ -119,8 +139,10 @@ def _job_schema() -> dict[str, Any]:
         "stage": _string("what the renderer is doing, e.g. queued, rendering, done"),
         "counts": counts,
         "design": design,
+        "prints": {"type": "array", "items": job_print, "minItems": 1, "maxItems": MAX_PRINTS,
+                   "description": "every print in order; the first is also preset and design"},
         "warnings": {"type": "array", "items": _string(), "description":
-                     "for whoever prints it: the print resolution below 300 DPI, with its "
+                     "for whoever prints it: each print's resolution below 300 DPI, with its "
                      "figure (will print blurry below 150); in the answer to a submit, also "
                      "that the store could not be reached to check the product"},
         "outputs": {"type": "array", "items": output},

@@ -1,5 +1,5 @@
-"""How a job reads on the dashboard: its views in store order, its push state in words, the
-print resolution of its design, sizes and times for people. Works on the API's job JSON
+"""How a job reads on the dashboard: its views in store order, its push state in words, its
+prints and the print resolution of each, sizes and times for people. Works on the API's job JSON
 (`render_jobs.job_to_dict`), so the pages show exactly what API clients see."""
 
 from __future__ import annotations
@@ -11,7 +11,9 @@ from shared.angles import ANGLES, THUMBNAIL_ANGLE
 from shared.design_image import PrintResolution
 from shared.jobs import RUNNING, JobStatus, MediaSyncStatus
 from shared.presets import PRESETS
-from shared.validation import resolution_at
+from shared.prints import PrintSpec
+
+from ..jobs.prints import resolution
 
 #: Statuses a job can still leave by itself: the pages keep polling while a job is in one.
 LIVE_STATUSES = frozenset({JobStatus.PENDING, *RUNNING})
@@ -62,13 +64,34 @@ def placement_label(preset_id: str) -> str:
     return preset.label if preset else preset_id
 
 
-def design_resolution(job: dict[str, Any]) -> PrintResolution | None:
-    """How sharp the design prints at the job's placement: the API's own rule, whose sentence
-    is the job's `warnings`."""
-    width, height = job["design"]["width"], job["design"]["height"]
-    if job["preset"] not in PRESETS or not width or not height:
-        return None
-    return resolution_at(job["preset"], width, height)
+def print_resolutions(job: dict[str, Any]) -> list[tuple[dict[str, Any],
+                                                        PrintResolution | None]]:
+    """Each print of the job with how sharp it prints at its final size: the API's own rule,
+    whose sentences are the job's `warnings`."""
+    found = []
+    for item in job["prints"]:
+        width, height = item["design"]["width"], item["design"]["height"]
+        if item["preset"] not in PRESETS or not width or not height:
+            found.append((item, None))
+            continue
+        spec = PrintSpec(design=item["design"]["name"], preset=item["preset"],
+                         offset_cm=tuple(item["offset_cm"]), scale=item["scale"],
+                         rotation_deg=item["rotation_deg"])
+        found.append((item, resolution(spec, width, height)))
+    return found
+
+
+def placement_changes(item: dict[str, Any]) -> str:
+    """How a print is moved, scaled and turned from its preset, in words; empty when not."""
+    x, y = item["offset_cm"]
+    words = []
+    if x or y:
+        words.append(f"moved {x:g} cm right, {y:g} cm down")
+    if item["scale"] != 1:
+        words.append(f"scale {item['scale']:g}")
+    if item["rotation_deg"]:
+        words.append(f"turned {item['rotation_deg']:g}° clockwise")
+    return ", ".join(words)
 
 
 def human_bytes(size: int | None) -> str:

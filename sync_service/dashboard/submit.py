@@ -1,5 +1,6 @@
-"""The submit form: one design, one placement, one or more shirt colours; one job per colour
-until a job can carry several (issue 15), each queued as the API queues its jobs.
+"""The submit form: one design, one placement, one or more shirt colours; one job per colour,
+each made and queued as the API makes and queues its jobs (`jobs.prints`, `jobs.forms`,
+`jobs.commands`).
 
 Everything is checked before anything is stored, so a bad colour or an unsupported placement
 creates no job at all.
@@ -14,11 +15,10 @@ from werkzeug.datastructures import FileStorage, MultiDict
 
 from shared.colors import Color, parse_color_list
 from shared.errors import InvalidInput
-from shared.validation import MAX_DESIGN_BYTES, check_safe_id
+from shared.validation import check_safe_id
 
 from ..errors import BadRequest
-from ..jobs import commands, forms
-from ..jobs.uploads import check_design
+from ..jobs import commands, forms, prints
 from ..models import RenderJob
 
 #: More colours than a shop sells one design in is a typo, not a plan.
@@ -48,15 +48,16 @@ def submit_jobs(session: Session, service: Any, form: MultiDict[str, str],
     if upload is None or not upload.filename:
         raise BadRequest("Choose a design file (PNG or JPEG).")
     service.check_product(product_id)  # with a store configured, it must have the product
-    fields = {"preset": form.get("preset", ""), "template_id": form.get("template_id", ""),
-              "quality": form.get("quality", ""), "background": form.get("background", ""),
+    files = {prints.DESIGN_PART: upload}
+    wanted = prints.requested_prints({"preset": form.get("preset", "")}, files)
+    fields = {"template_id": form.get("template_id", ""), "quality": form.get("quality", ""),
+              "background": form.get("background", ""),
               "animation": "true" if form.get("animation") else "false"}
-    options = [forms.parse_options(session, {**fields, "color": color.hex}) for color in colors]
-    data = upload.stream.read(MAX_DESIGN_BYTES + 1)
-    info = check_design(data)
+    options = [forms.parse_options(session, {**fields, "color": color.hex},
+                                   [spec.preset for spec in wanted]) for color in colors]
+    job_prints = prints.checked_prints(wanted, files)
     jobs = [commands.create_job(session, service.storage, product_id=product_id, options=option,
-                                design=data, design_info=info, design_name=upload.filename,
-                                store_configured=service.push is not None)
+                                prints=job_prints, store_configured=service.push is not None)
             for option in options]
     for job in jobs:
         service.enqueue(job.id)

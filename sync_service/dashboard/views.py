@@ -28,9 +28,10 @@ from .submit import submit_jobs
 # -- the job list ------------------------------------------------------------------------------
 
 
-def _rows(jobs: list[Any]) -> list[tuple[dict[str, Any], str]]:
-    """(job as the API shows it, its push state in words) for each job of a page."""
-    items = [render_jobs.job_to_dict(job) for job in jobs]
+def _rows(jobs: list[tuple[Any, Any]]) -> list[tuple[dict[str, Any], str]]:
+    """(job as the API shows it, its push state in words) for each (job row, its prints) of a
+    page."""
+    items = [render_jobs.job_to_dict(job, prints) for job, prints in jobs]
     pushes = service().db.read(
         lambda connection: listing.latest_pushes(connection, [j["id"] for j in items]))
     rows = []
@@ -53,7 +54,8 @@ def jobs() -> tuple[str, int]:
 
     def read(connection: Any) -> tuple[Any, int, dict[str, int]]:
         found, total = listing.list_page(connection, flt)
-        return found, total, listing.status_counts(connection)
+        return (queries.with_prints(connection, found), total,
+                listing.status_counts(connection))
 
     found, total, counts = service().db.read(read)
     checks, _code = health.health()
@@ -66,8 +68,9 @@ def jobs() -> tuple[str, int]:
 
 @bp.get("/jobs/<job_id>/row")
 def row(job_id: str) -> tuple[str, int]:
-    job = service().db.read(lambda connection: queries.get_job_row(connection, job_id))
-    return page("row.html", rows=_rows([job]))
+    job = service().db.read(lambda connection: queries.with_prints(
+        connection, [queries.get_job_row(connection, job_id)]))
+    return page("row.html", rows=_rows(job))
 
 
 @bp.get("/api/render-jobs/<job_id>")

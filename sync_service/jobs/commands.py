@@ -1,5 +1,5 @@
-"""Changing jobs beyond a status: creating one (its design stored under its folder), retrying
-one as a new job, and accepting a render's outputs.
+"""Changing jobs beyond a status: creating one (its prints' designs stored under its folder),
+retrying one as a new job, and accepting a render's outputs.
 
 Creating is idempotent where a client asks for it: a POST's `Idempotency-Key` is stored on the
 job it made (unique), so the same key finds the same job, also when two requests race. A retry
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import func, select
@@ -22,12 +22,13 @@ from sqlalchemy.orm import Session
 from shared.contracts import Manifest
 from shared.errors import InvalidInput
 from shared.jobs import RUNNING, JobSource, JobStatus, MediaSyncStatus
-from shared.validation import DesignInfo, ascii_filename
+from shared.validation import ascii_filename
 
 from ..errors import Conflict
 from ..ids import new_job_id
-from ..models import RenderJob, utcnow
+from ..models import RenderJob, RenderJobPrint, utcnow
 from .forms import JobOptions, options_of, parse_options
+from .prints import JobPrint, stored_prints, with_first_preset
 from .publish import PublishOptions, parse_publish
 from .queries import get_job, job_colors
 from .storage import Storage
@@ -55,11 +56,13 @@ def job_with_key(session: Session, key: str | None) -> RenderJob | None:
 
 
 def create_job(session: Session, storage: Storage, *, product_id: str, options: JobOptions,
-               design: bytes, design_info: DesignInfo, design_name: str,
-               source: JobSource = JobSource.API, retried_from: str | None = None,
-               publish: Mapping[str, Any] | None = None, store_configured: bool = False,
-               idempotency_key: str | None = None, retry_slot: str | None = None) -> RenderJob:
-    """Store the design under a new job's folder and insert the job.
+               prints: Sequence[JobPrint], source: JobSource = JobSource.API,
+               retried_from: str | None = None, publish: Mapping[str, Any] | None = None,
+               store_configured: bool = False, idempotency_key: str | None = None,
+               retry_slot: str | None = None) -> RenderJob:
+    """Store the prints' designs under a new job's folder (each file once, however many prints
+    share it) and insert the job with its prints; the job's own `preset` and design columns
+    are its first print's.
 
     Jobs from the API start `pending` (the caller enqueues them); a render reported by the
     add-on or the CLI is already running on the artist's machine, so it starts `rendering` and
@@ -67,36 +70,67 @@ def create_job(session: Session, storage: Storage, *, product_id: str, options: 
     Raises IntegrityError when `idempotency_key` or `retry_slot` is taken (see `create_once`).
     """
     job_id = new_job_id()
-    relative = storage.design_path(job_id, design_info.kind)
-    storage.write_bytes(relative, design)
     now = utcnow()
     status = JobStatus.PENDING if source == JobSource.API else JobStatus.RENDERING
-    job = RenderJob(
-        id=job_id, product_id=product_id, preset=options.preset, color=options.color,
-        colors=list(options.colors) or None,
-        template_id=options.template_id, quality=options.quality, animation=options.animation,
-        background=options.background, source=source.value, status=status.value,
-        progress=0, stage="queued" if status == JobStatus.PENDING else "rendering",
-        images_done=0, images_total=0, frames_done=0, frames_total=0,
-        design_path=relative, design_name=ascii_filename(design_name),
-        design_type=design_info.media_type, design_size=design_info.size_bytes,
-        design_sha256=design_info.sha256, design_width=design_info.width,
-        design_height=design_info.height, attempts=0, retried_from=retried_from,
-        media_sync_status=(MediaSyncStatus.WAITING_FOR_RENDER if store_configured
-                           else MediaSyncStatus.NOT_CONFIGURED).value,
-        created_at=now, updated_at=now,
-        started_at=None if status == JobStatus.PENDING else now, meta=options.metadata,
-        publish=dict(publish) if publish is not None else None,
-        idempotency_key=idempotency_key, retry_slot=retry_slot,
-    )
-    session.add(job)
     try:
+        paths = _store_designs(storage, job_id, prints)
+        rows = [RenderJobPrint(position=position, preset=p.spec.preset,
+                               offset_x_cm=p.spec.offset_cm[0], offset_y_cm=p.spec.offset_cm[1],
+                               scale=p.spec.scale, rotation_deg=p.spec.rotation_deg,
+                               **_design_columns(p, paths[p.design.info.sha256]))
+                for position, p in enumerate(prints)]
+        job = RenderJob(
+            id=job_id, product_id=product_id, preset=prints[0].spec.preset,
+            color=options.color, colors=list(options.colors) or None,
+            template_id=options.template_id, quality=options.quality,
+            animation=options.animation, background=options.background, source=source.value,
+            status=status.value, progress=0,
+            stage="queued" if status == JobStatus.PENDING else "rendering",
+            images_done=0, images_total=0, frames_done=0, frames_total=0,
+            **_design_columns(prints[0], paths[prints[0].design.info.sha256]),
+            attempts=0, retried_from=retried_from,
+            media_sync_status=(MediaSyncStatus.WAITING_FOR_RENDER if store_configured
+                               else MediaSyncStatus.NOT_CONFIGURED).value,
+            created_at=now, updated_at=now,
+            started_at=None if status == JobStatus.PENDING else now, meta=options.metadata,
+            publish=dict(publish) if publish is not None else None,
+            idempotency_key=idempotency_key, retry_slot=retry_slot, prints=rows,
+        )
+        session.add(job)
         session.commit()
     except BaseException:
         session.rollback()
         storage.remove_job(job_id)
         raise
     return job
+
+
+def _store_designs(storage: Storage, job_id: str, prints: Sequence[JobPrint]) -> dict[str, str]:
+    """Write (or copy, for a retry) each distinct design file once; its location by sha256."""
+    paths: dict[str, str] = {}
+    for job_print in prints:
+        design = job_print.design
+        if design.info.sha256 in paths:
+            continue
+        relative = storage.design_path(job_id, design.info.kind, len(paths))
+        if design.data is not None:
+            storage.write_bytes(relative, design.data)
+        elif design.stored is not None and storage.exists(design.stored):
+            storage.copy(design.stored, relative)
+        else:
+            raise Conflict(f"The design {design.name} ({design.stored}) is no longer stored.",
+                           code="design_missing")
+        paths[design.info.sha256] = relative
+    return paths
+
+
+def _design_columns(job_print: JobPrint, relative: str) -> dict[str, Any]:
+    """The design columns of a print, the same on the job (its first print) and on the print."""
+    info = job_print.design.info
+    return {"design_path": relative, "design_name": ascii_filename(job_print.design.name),
+            "design_type": info.media_type, "design_size": info.size_bytes,
+            "design_sha256": info.sha256, "design_width": info.width,
+            "design_height": info.height}
 
 
 def create_once(session: Session, storage: Storage, *, idempotency_key: str | None,
@@ -123,9 +157,10 @@ def _live_retry(session: Session, job_id: str) -> RenderJob | None:
 def retry_job(session: Session, storage: Storage, job_id: str, overrides: Mapping[str, Any],
               *, store_configured: bool = False, idempotency_key: str | None = None
               ) -> tuple[RenderJob, bool]:
-    """A new `pending` job with the old one's design and options (overridable), pointing back
-    at it; True when this call made it. Only failed or cancelled jobs can be retried; the old
-    job never changes. A retry that is alive, or one made with the same key, is answered."""
+    """A new `pending` job with the old one's prints and options (overridable; `preset` moves
+    its first print), pointing back at it; True when this call made it. Only failed or
+    cancelled jobs can be retried; the old job never changes. A retry that is alive, or one
+    made with the same key, is answered."""
     keyed = job_with_key(session, idempotency_key)
     if keyed is not None:
         if keyed.retried_from != job_id:
@@ -139,24 +174,20 @@ def retry_job(session: Session, storage: Storage, job_id: str, overrides: Mappin
     # Counted before looking for a live retry: one committed in between is then either seen
     # as live, or takes the slot this call computes (and this call answers with it).
     # Checked first: a request with bad fields is refused even while a retry is alive.
-    options = parse_options(session, overrides, base=options_of(old))
+    prints = with_first_preset(stored_prints(old), overrides.get("preset"))
+    options = parse_options(session, overrides, [p.spec.preset for p in prints],
+                            base=options_of(old))
     publish = parse_publish(overrides, base=PublishOptions.from_dict(old.publish))
     earlier = session.scalar(select(func.count()).select_from(RenderJob)
                              .where(RenderJob.retried_from == job_id)) or 0
     live = _live_retry(session, job_id)
     if live is not None:
         return live, False
-    if not storage.exists(old.design_path):
-        raise Conflict(f"The design of job {job_id} is no longer stored.", code="design_missing")
-    data = storage.path(old.design_path).read_bytes()
-    info = DesignInfo(kind="png" if old.design_type == "image/png" else "jpeg",
-                      width=old.design_width, height=old.design_height,
-                      size_bytes=old.design_size, sha256=old.design_sha256)
     try:
         job = create_job(session, storage, product_id=old.product_id, options=options,
-                         design=data, design_info=info, design_name=old.design_name,
-                         source=JobSource.API, retried_from=old.id, publish=publish.to_dict(),
-                         store_configured=store_configured, idempotency_key=idempotency_key,
+                         prints=prints, source=JobSource.API, retried_from=old.id,
+                         publish=publish.to_dict(), store_configured=store_configured,
+                         idempotency_key=idempotency_key,
                          retry_slot=f"{old.id}:{earlier + 1}")
     except IntegrityError:
         winner = job_with_key(session, idempotency_key) or _live_retry(session, job_id)
@@ -181,8 +212,9 @@ def record_outputs(session: Session, storage: Storage, job_id: str, manifest_tex
     manifest = Manifest.from_json(manifest_text)
     if manifest.spec.job_id not in (None, job.id):
         raise InvalidInput("The manifest belongs to another job.", code="manifest_mismatch")
-    if manifest.spec.preset != job.preset or list(manifest.spec.all_colors) != job_colors(job):
-        raise InvalidInput("The manifest's preset or colours differ from the job's.",
+    if ([p.preset for p in manifest.spec.prints] != [p.preset for p in job.prints]
+            or list(manifest.spec.all_colors) != job_colors(job)):
+        raise InvalidInput("The manifest's prints or colours differ from the job's.",
                            code="manifest_mismatch")
     bare = [c for c in manifest.spec.all_colors if not manifest.stills_of(c)]
     if bare:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,13 +16,12 @@ from shared.contracts import normalize_background
 from shared.errors import InvalidInput
 from shared.job_colors import MAX_COLORS
 from shared.jobs import JobSource
-from shared.presets import get_preset
 from shared.quality import DEFAULT_QUALITY, get_quality
 from shared.validation import check_safe_id
 
 from ..config import parse_flag
 from ..errors import BadRequest
-from ..models import RenderJob
+from ..models import RenderJob, RenderTemplate
 from .templates import resolve_template
 
 MAX_METADATA_BYTES = 16 * 1024
@@ -74,9 +73,9 @@ def parse_metadata(value: Any) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class JobOptions:
-    """What to render, validated against `shared/` and the template table."""
+    """How to render a job's prints (`jobs.prints`), validated against `shared/` and the
+    template table."""
 
-    preset: str
     #: The shirt colour; with several, the first of `colors`.
     color: str
     template_id: str
@@ -106,18 +105,16 @@ def parse_colors(values: Mapping[str, Any]) -> tuple[str, ...]:
     return colors
 
 
-def parse_options(session: Session, values: Mapping[str, Any],
+def parse_options(session: Session, values: Mapping[str, Any], presets: Sequence[str],
                   base: JobOptions | None = None) -> JobOptions:
-    """Options from request fields; with `base`, fields left out keep the base's values."""
+    """Options from request fields for a job that prints at `presets` (each checked against
+    the template); with `base`, fields left out keep the base's values."""
 
     def given(name: str) -> bool:
         return values.get(name) not in (None, "")
 
-    if base is None:
-        for name in ("preset", "color"):
-            if not given(name):
-                raise BadRequest(f"The field {name!r} is required.")
-    preset = get_preset(values["preset"]).id if given("preset") else base.preset  # type: ignore[union-attr]
+    if base is None and not given("color"):
+        raise BadRequest("The field 'color' is required.")
     colors = (parse_colors(values) if given("color")
               else base.colors or (base.color,))  # type: ignore[union-attr]
     quality = (get_quality(values["quality"]).name if given("quality")
@@ -135,10 +132,27 @@ def parse_options(session: Session, values: Mapping[str, Any],
         template_id = check_safe_id(values["template_id"], "template id")
     elif base is not None:
         template_id = base.template_id
-    template = resolve_template(session, template_id, preset)
-    return JobOptions(preset=preset, color=colors[0], template_id=template.id, quality=quality,
+    template = _template_for(session, template_id, presets)
+    return JobOptions(color=colors[0], template_id=template.id, quality=quality,
                       animation=animation, background=background, metadata=metadata,
                       colors=colors if len(colors) > 1 else ())
+
+
+def _template_for(session: Session, template_id: str | None,
+                  presets: Sequence[str]) -> RenderTemplate:
+    """The active template, checked against every print's preset (naming the print when
+    there are several)."""
+    template = None
+    for index, preset in enumerate(presets, start=1):
+        try:
+            template = resolve_template(session, template_id, preset)
+        except InvalidInput as error:
+            if len(presets) == 1 or error.code != "unknown_preset":
+                raise
+            raise InvalidInput(f"Print {index}: {error.message}", code=error.code) from None
+    if template is None:
+        raise InvalidInput("A job prints at least one design.", code="invalid_spec")
+    return template
 
 
 def parse_source(value: Any) -> JobSource:
@@ -153,7 +167,7 @@ def parse_source(value: Any) -> JobSource:
 
 
 def options_of(job: RenderJob) -> JobOptions:
-    return JobOptions(preset=job.preset, color=job.color, template_id=job.template_id,
+    return JobOptions(color=job.color, template_id=job.template_id,
                       quality=job.quality, animation=job.animation, background=job.background,
                       metadata=dict(job.meta or {}), colors=tuple(job.colors or ()))
 

@@ -1,5 +1,5 @@
-"""Reading jobs: one by id (as a mapped object, or as a plain row for the hot poll path) and
-pages of them by validated query-string filters."""
+"""Reading jobs: one by id (as a mapped object, or as a plain row for the hot poll path), their
+prints, and pages of them by validated query-string filters."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from shared.jobs import JobSource, JobStatus
 from shared.presets import get_preset
 from shared.validation import check_safe_id
 
-from ..models import RenderJob
+from ..models import RenderJob, RenderJobPrint
 from .forms import parse_source
 
 MAX_LIMIT = 100
@@ -70,6 +70,30 @@ def get_job_row(connection: Connection, job_id: str) -> Row[Any]:
     return row
 
 
+PRINTS = RenderJobPrint.__table__
+_SELECT_PRINTS = (select(PRINTS).where(PRINTS.c.job_id.in_(bindparam("job_ids", expanding=True)))
+                  .order_by(PRINTS.c.job_id, PRINTS.c.position))
+
+
+def with_prints(connection: Connection, rows: Sequence[Row[Any]]
+                ) -> list[tuple[Row[Any], list[Row[Any]]]]:
+    """Each job row with its prints in order, read in one query for all of them."""
+    if not rows:
+        return []
+    prints: dict[str, list[Row[Any]]] = {row.id: [] for row in rows}
+    for item in connection.execute(_SELECT_PRINTS, {"job_ids": list(prints)}):
+        prints[item.job_id].append(item)
+    return [(row, prints[row.id]) for row in rows]
+
+
+def get_print(session: Session, job_id: str, position: int) -> RenderJobPrint:
+    found = session.get(RenderJobPrint, (job_id, position))
+    if found is None:
+        get_job(session, job_id)  # no such job says so
+        raise NotFound(f"Job {job_id} has no print at position {position}.")
+    return found
+
+
 def unqueued_job_ids(session: Session, changed_before: datetime) -> list[str]:
     """API jobs waiting for a render with no queue task recorded (the enqueue met a broker
     outage, or the process died between the insert and the enqueue), oldest first. Jobs changed
@@ -97,7 +121,8 @@ class JobFilter:
     descending: bool = True
 
 
-def _int_arg(name: str, text: str | None, default: int, low: int, high: int) -> int:
+def int_arg(name: str, text: str | None, default: int, low: int, high: int) -> int:
+    """A whole-number query argument, or 422 naming it."""
     if text in (None, ""):
         return default
     if not _WHOLE_NUMBER.fullmatch(text):
@@ -145,8 +170,8 @@ def parse_filter(args: Mapping[str, str], product_id: str | None = None) -> JobF
         statuses=statuses, product_id=product, preset=preset, source=source,
         created_after=_time_arg("created_after", args.get("created_after")),
         created_before=_time_arg("created_before", args.get("created_before")),
-        limit=_int_arg("limit", args.get("limit"), DEFAULT_LIMIT, 1, MAX_LIMIT),
-        offset=_int_arg("offset", args.get("offset"), 0, 0, MAX_OFFSET),
+        limit=int_arg("limit", args.get("limit"), DEFAULT_LIMIT, 1, MAX_LIMIT),
+        offset=int_arg("offset", args.get("offset"), 0, 0, MAX_OFFSET),
         descending=order == "desc",
     )
 

@@ -1,4 +1,4 @@
-"""Files under the data directory: each job's folder, its design and outputs.
+"""Files under the data directory: each job's folder, its designs and outputs.
 
 The database stores locations relative to the data directory (`jobs/<job id>/design.png`), so
 the directory can move between machines; absolute paths are derived here and only from
@@ -79,8 +79,11 @@ class Storage:
             raise InvalidInput(f"Invalid job id {job_id!r}.", code="invalid_id")
         return f"{JOBS_DIR}/{job_id}"
 
-    def design_path(self, job_id: str, kind: str) -> str:
-        return f"{self.job_dir(job_id)}/{DESIGN_STEM}{DESIGN_SUFFIX[kind]}"
+    def design_path(self, job_id: str, kind: str, index: int = 0) -> str:
+        """Where a job's `index`-th distinct design file goes: `design.png` for the first (as
+        every job had before several prints), then `design-1.png`, `design-2.jpg`, ..."""
+        stem = DESIGN_STEM if index == 0 else f"{DESIGN_STEM}-{index}"
+        return f"{self.job_dir(job_id)}/{stem}{DESIGN_SUFFIX[kind]}"
 
     def outputs_dir(self, job_id: str) -> str:
         return f"{self.job_dir(job_id)}/{OUTPUTS_DIR}"
@@ -137,8 +140,9 @@ class Storage:
 
     def copy(self, source: str, target: str) -> None:
         src, dst = self.path(source), self.path(target)
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(src, dst)
+        with self.reporting():
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(src, dst)
 
     def staging_dir(self, job_id: str) -> Path:
         """A fresh folder inside the job's folder (same file system, so it can be renamed)."""

@@ -5,6 +5,7 @@ buttons."""
 from __future__ import annotations
 
 import io
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from PIL import Image
 from queue_helpers import TOKEN
 
 from shared.jobs import MediaSyncStatus
+from shared.presets import PRESETS
 from sync_service.app import create_app
 from sync_service.dashboard import session
 from sync_service.dashboard.listing import PAGE_SIZE
@@ -271,7 +273,7 @@ def test_the_form_offers_every_placement_with_its_print_size(
         logged_in: tuple[FlaskClient, str]) -> None:
     client, _csrf = logged_in
     html = client.get("/dashboard/new").text
-    assert html.count("data-width-in=") == 9
+    assert html.count("data-width-in=") == len(PRESETS)
     # The print areas in inches, from the centimetres shared/presets.py measures them in.
     assert re.search(r'value="chest-medium" data-width-in="10.0"\s+data-height-in="12.008"', html)
     assert 'data-min-dpi="150" data-ideal-dpi="300"' in html
@@ -345,3 +347,29 @@ def test_a_several_colour_job_shows_its_first_colour_and_a_count(
     assert all(f'data-swatch="{color}"' in page for color in job["colors"])
     single = client.get(f"/dashboard/jobs/{api_job(client)['id']}/row").text
     assert '<span class="muted">+' not in single
+
+
+def test_a_several_print_job_lists_its_prints(logged_in: tuple[FlaskClient, str]) -> None:
+    client, _csrf = logged_in
+    prints = [{"file": "front", "preset": "chest-medium", "offset_cm": [0, 5], "scale": 0.5},
+              {"file": "back", "preset": "back-large", "rotation_deg": 10, "scale": 0.5}]
+    data = {"product_id": "prod_01", "color": "navy", "prints": json.dumps(prints),
+            "front": (io.BytesIO(png()), "front.png"), "back": (io.BytesIO(png(80, 60)),
+                                                                 "back.png")}
+    response = client.post("/admin/render-jobs", headers=AUTH, **multipart(data))
+    assert response.status_code == 202, response.json
+    job = response.json
+    page = client.get(f"/dashboard/jobs/{job['id']}").text
+    assert "Print 1: Chest, medium (10 x 12 in)" in page
+    assert "Print 2: Full back (12 x 16 in)" in page
+    assert "moved 0 cm right, 5 cm down, scale 0.5" in page
+    assert "scale 0.5, turned 10° clockwise" in page
+    for position in (0, 1):
+        src = f"/dashboard/jobs/{job['id']}/design?position={position}"
+        assert f'src="{src}"' in page
+        with client.get(src) as design:
+            assert design.status_code == 200
+    assert "Print 1 (chest-medium): The design is 80 DPI" in page
+    assert "Print 2 (back-large): The design is" in page
+    row = client.get(f"/dashboard/jobs/{job['id']}/row").text
+    assert "Chest, medium (10 x 12 in) +1" in row

@@ -26,9 +26,11 @@ from PIL import Image
 from shared.angles import ANGLE_IDS
 from shared.job_colors import color_dir
 from shared.jobs import JobSource, JobStatus
+from shared.prints import PrintSpec
 from shared.validation import DesignInfo
 from sync_service.app import create_app
 from sync_service.jobs import commands, forms, transitions
+from sync_service.jobs.prints import Design, JobPrint
 from sync_service.media.tasks import EXTENSION as MEDIA_EXTENSION
 from sync_service.media.tasks import MediaPusher
 from sync_service.queue.runtime import get_queue
@@ -102,10 +104,11 @@ def completed_job(app: Flask, product_id: str, *, preset: str = "chest-medium",
     info = DesignInfo(kind="png", width=16, height=16, size_bytes=len(design),
                       sha256=hashlib.sha256(design).hexdigest())
     with service.db.session() as session:
-        options = forms.parse_options(session, {"preset": preset, "color": color})
+        options = forms.parse_options(session, {"color": color}, [preset])
+        job_print = JobPrint(PrintSpec("design.png", preset),
+                             Design(info=info, name="design.png", data=design))
         job = commands.create_job(session, service.storage, product_id=product_id,
-                                      options=options, design=design, design_info=info,
-                                      design_name="design.png", source=JobSource.BLENDER)
+                                  options=options, prints=[job_print], source=JobSource.BLENDER)
         job_id = job.id
         out_dir = service.storage.outputs_dir(job_id)
         outputs = []

@@ -175,6 +175,9 @@ def test_the_job_schema_lists_every_field_a_job_has(client: FlaskClient, auth: d
     assert set(schema["required"]) == set(job)
     for name in ("design", "counts"):
         assert set(schema["properties"][name]["properties"]) == set(job[name]), name
+    item = schema["properties"]["prints"]["items"]
+    assert set(item["properties"]) == set(item["required"]) == set(job["prints"][0])
+    assert set(item["properties"]["design"]["properties"]) == set(job["prints"][0]["design"])
 
 
 def test_the_document_says_what_a_colour_may_be() -> None:

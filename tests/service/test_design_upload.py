@@ -99,7 +99,7 @@ def test_the_worker_renders_the_print_copy(data_dir: Path, tmp_path):
         done = app.test_client().get(f"/admin/render-jobs/{job['id']}", headers=AUTH).json
         assert done["status"] == "completed", done["error"]
         (run,) = fake.runs()
-        assert Path(run["spec"]["design"]).name == PRINT_COPY_NAME
+        assert Path(run["spec"]["prints"][0]["design"]).name == PRINT_COPY_NAME
         stored = app.extensions["tshirt"].storage.path(f"jobs/{job['id']}/design.jpg")
         assert stored.read_bytes() == fixture.path.read_bytes()
     finally:

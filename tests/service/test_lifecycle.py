@@ -22,7 +22,9 @@ from shared.angles import ANGLE_IDS
 from shared.contracts import Manifest, OutputFile, ProgressEvent, RenderSpec
 from shared.errors import InvalidTransition
 from shared.jobs import JobStatus, progress_percent
+from shared.prints import PrintSpec
 from sync_service.jobs import commands, forms, transitions
+from sync_service.jobs.prints import Design, JobPrint
 from sync_service.jobs.storage import Storage
 from sync_service.jobs.uploads import check_design
 from sync_service.migrate import upgrade
@@ -55,8 +57,9 @@ def make_outputs(job: dict[str, Any], angles: tuple[str, ...] = ANGLE_IDS) -> tu
         outputs.append(OutputFile(kind="still", file=name, width=16, height=16,
                                   sha256=hashlib.sha256(data).hexdigest(),
                                   size_bytes=len(data), angle=angle))
-    spec = RenderSpec(design="design.png", preset=job["preset"], color=job["color"],
-                      output_dir="out", job_id=job["id"])
+    prints = tuple(PrintSpec(design=f"design-{p['position']}.png", preset=p["preset"])
+                   for p in job["prints"])
+    spec = RenderSpec(prints=prints, color=job["color"], output_dir="out", job_id=job["id"])
     manifest = Manifest(spec=spec, blender_version="5.0.1", outputs=tuple(outputs),
                         timings={"total": 1.0}, created_at="2026-01-01T00:00:00Z")
     return manifest.to_json(), files
@@ -224,7 +227,7 @@ def test_outputs_that_do_not_match_the_manifest_are_refused(
     assert response.status_code == 400
     response = post_outputs(client, auth, job["id"], "{not json", files)
     assert response.status_code == 422 and response.json["code"] == "invalid_spec"
-    other, _ = make_outputs({**job, "preset": "back-large"})
+    other, _ = make_outputs({**job, "prints": [{**job["prints"][0], "preset": "back-large"}]})
     assert post_outputs(client, auth, job["id"], other, files).status_code == 422
     # Nothing was kept, and the job still waits for its outputs.
     assert sorted(p.name for p in (data_dir / "jobs" / job["id"]).iterdir()) == ["design.png"]
@@ -311,12 +314,11 @@ def _seed_running_job(engine: Engine, tmp_path: Path) -> str:
                                        supported_presets=[], default_color="#ffffff",
                                        active=True, is_default=True))
             session.commit()
-        options = forms.JobOptions(preset="chest-small", color="#000000",
-                                          template_id="classic-tee")
+        options = forms.JobOptions(color="#000000", template_id="classic-tee")
         data = png_bytes()
+        design = Design(info=check_design(data), name="d.png", data=data)
         job = commands.create_job(session, storage, product_id="p", options=options,
-                                      design=data, design_info=check_design(data),
-                                      design_name="d.png")
+                                  prints=[JobPrint(PrintSpec("d.png", "chest-small"), design)])
         transitions.transition(session, job.id, JobStatus.COMPOSITING)
         transitions.transition(session, job.id, JobStatus.RENDERING)
         return job.id
