@@ -102,6 +102,12 @@ def _frame(settings) -> GarmentFrame:
     return frame
 
 
+def set_frame(shirt: bpy.types.Object, frame: GarmentFrame) -> None:
+    """Place the prints on ``shirt`` from ``frame`` from now on: an artist's own shirt has its
+    picked landmarks, not a template's (``garment_ops``)."""
+    _frames[shirt.session_uid] = frame
+
+
 def print_status(item) -> panel_logic.DesignStatus:
     """A print's design as the ``design_path`` update last read it (no file access here), at
     the print's final size."""
