@@ -125,6 +125,7 @@ def use_as_shirt(context: bpy.types.Context, obj: bpy.types.Object | None) -> li
     settings.preview_material = fabric
     if earlier is not None and earlier.get(OUR_FABRIC) and earlier.users == 0:
         bpy.data.materials.remove(earlier)  # a released shirt's: nothing shows it any more
+    preview.set_frame(obj, frame)
     preview.apply_all(settings)
 
     sleeves = [LANDMARK_LABELS[n].split()[0].lower() for n, s in
@@ -307,6 +308,7 @@ class TSHIRT_OT_set_landmark(bpy.types.Operator):
         try:
             at = None if self.clear else context.scene.cursor.location.copy()
             message = set_landmark(obj, self.landmark, at)
+            preview.set_frame(obj, shirt_frame(obj))
             preview.apply_all(context.scene.tshirt)
         except Exception as exc:  # reported as one sentence, logged in full
             return _refusal(self, exc)
