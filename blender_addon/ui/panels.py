@@ -137,13 +137,20 @@ class TSHIRT_PT_placement(_TShirtPanel, bpy.types.Panel):
             layout.label(text="Add a print to place it", icon="INFO")
             return
         supported = supported_presets(settings)
+        rows = dict(panel_logic.preset_grid(supported))
+        named = rows.pop(panel_logic.MORE_PLACEMENTS, [])  # left chest, sleeves, neck label
         grid = layout.grid_flow(row_major=True, columns=4, even_columns=False, align=True)
-        for area_label, cells in panel_logic.preset_grid(supported):
+        for area_label, cells in rows.items():
             grid.label(text=area_label)
             for preset_id, size_label in cells:
                 grid.prop_enum(item, "preset", preset_id, text=size_label)
-            for _ in range(3 - len(cells) % 3 if len(cells) % 3 else 0):
-                grid.label(text="")  # keep the next row's label in the first column
+            for _ in range(3 - len(cells)):  # a template without every size: keep the columns
+                grid.label(text="")
+        if named:
+            layout.label(text=panel_logic.MORE_PLACEMENTS)
+            flow = layout.grid_flow(row_major=True, columns=2, even_columns=True, align=True)
+            for preset_id, name in named:
+                flow.prop_enum(item, "preset", preset_id, text=name)
         items = {i[0]: i[1] for i in panel_logic.preset_items()}
         layout.label(text=items.get(item.preset, item.preset))
         if supported is not None and item.preset not in supported:
@@ -157,6 +164,8 @@ class TSHIRT_PT_placement(_TShirtPanel, bpy.types.Panel):
         col.prop(item, "offset_cm", text="Offset (cm)")
         col.prop(item, "scale")
         col.prop(item, "rotation_deg", text="Rotation (°)")
+
+
 class TSHIRT_PT_color(_TShirtPanel, bpy.types.Panel):
     bl_idname = "TSHIRT_PT_color"
     bl_label = "Shirt Colour"
