@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import struct
 import subprocess
@@ -22,6 +23,17 @@ def run_cli(*args: str, timeout: float = 240, cwd: Path = REPO) -> subprocess.Co
         [sys.executable, "-m", "blender_addon.cli", *args], cwd=cwd, env=env,
         capture_output=True, text=True, timeout=timeout,
     )
+
+
+def run_script(script: str, *args: str, timeout: float = 300) -> dict:
+    """Run ``script`` in a child Python with `bpy` (Blender state never leaks into the tests'
+    process) and return what it printed on its ``RESULT {json}`` line."""
+    env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONWARNINGS": "ignore"}
+    proc = subprocess.run([sys.executable, "-c", script, *args], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    line = next(x for x in proc.stdout.splitlines() if x.startswith("RESULT "))
+    return json.loads(line[len("RESULT "):])
 
 
 def load_rgba(path: Path) -> np.ndarray:

@@ -5,25 +5,12 @@ keeps the heather, and on a
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 import textwrap
 
 import pytest
-from render_helpers import REPO
+from render_helpers import run_script as _run
 
 pytestmark = [pytest.mark.blender, pytest.mark.bpy42]
-
-
-def _run(script: str, *args: str) -> dict:
-    env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONWARNINGS": "ignore"}
-    proc = subprocess.run([sys.executable, "-c", script, *args], cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    line = next(x for x in proc.stdout.splitlines() if x.startswith("RESULT "))
-    return json.loads(line[len("RESULT "):])
 
 
 _GRAPH = textwrap.dedent("""

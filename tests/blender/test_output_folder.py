@@ -86,7 +86,9 @@ def test_rendering_again_into_a_folder_replaces_the_earlier_render(designs, tmp_
     assert result.stderr.splitlines() == [f"tshirt-render: warning: {warning}"]
     payload = json.loads(result.stdout.splitlines()[-1])
     assert payload["warnings"] == [warning] == list(Manifest.load(out).warnings)
-    assert payload["design"] == {"width": 200, "height": 200, "dpi": 16.7}
+    design = {"width": 200, "height": 200, "dpi": 16.7, "preset": "chest-large"}
+    assert {k: payload["design"][k] for k in design} == design
+    assert payload["prints"] == [payload["design"]]
 
 
 @pytest.mark.bpy42

@@ -9,16 +9,13 @@ print's place can be checked against the preset's measurements at the render's o
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
-from render_helpers import REPO, load_rgba, magenta_mask, run_cli, shirt_mask
+from render_helpers import load_rgba, magenta_mask, run_cli, run_script, shirt_mask
 
 from shared import presets
 from shared.contracts import Manifest
@@ -101,13 +98,8 @@ class Renders:
         points = {"chest_centre": [0.0, -0.125, centre_z],
                   "chest_centre_1cm_lower": [0.0, -0.125, centre_z - 0.01]}
         (root / "jobs.json").write_text(json.dumps(jobs))
-        env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONWARNINGS": "ignore"}
-        proc = subprocess.run([sys.executable, "-c", _RENDER, str(root / "jobs.json"),
-                               json.dumps(points)], cwd=REPO, env=env, capture_output=True,
-                              text=True, timeout=600)
-        assert proc.returncode == 0, proc.stderr[-3000:]
-        line = next(x for x in proc.stdout.splitlines() if x.startswith("RESULT "))
-        self.result = json.loads(line[len("RESULT "):])
+        self.result = run_script(_RENDER, str(root / "jobs.json"), json.dumps(points),
+                                 timeout=600)
 
     def image(self, name: str, angle: str = "front_0deg") -> np.ndarray:
         return load_rgba(self.folders[name] / f"{angle}.png")
@@ -215,3 +207,48 @@ def test_a_print_out_of_its_area_is_refused_before_rendering(tmp_path):
     assert result.returncode == 13, result.stderr
     assert "Print 1 (chest-large)" in result.stderr and "printable area" in result.stderr
     assert not out.exists() or not any(out.iterdir())
+
+
+_GRAPH = textwrap.dedent("""
+    import json
+    import bpy
+    from blender_addon.render import materials
+    from blender_addon.render.print_nodes import PrintLayer
+    from blender_addon.render.print_projection import Projector
+
+    mat = materials.build_fabric_material("probe")
+    image = bpy.data.images.new("design", 4, 4, alpha=True)
+    detail = bpy.data.images.new("weave", 8, 8)
+    detail.pixels.foreach_set([0.2, 0.2, 0.2, 1.0, 0.6, 0.6, 0.6, 1.0] * 32)
+    here = Projector((0, 0, 0), (1, 0, 0), (0, 0, 1), (0, -1, 0), 0.0, 10.0)
+    images = lambda m: sum(1 for n in m.node_tree.nodes if n.type == "TEX_IMAGE")
+    result = {"bare": images(mat)}
+    for step, count in enumerate((1, 3, 1)):
+        materials.set_prints(mat, [PrintLayer(image, here)] * count)
+        result[f"step_{step}"] = images(mat)
+    materials.set_fabric_detail(mat, detail)
+    nodes = mat.node_tree.nodes
+    result["detail_scale"] = nodes["tshirt_fabric_detail_scale"].inputs[1].default_value
+    result["detail_feeds_print"] = any(
+        link.to_node.name == "tshirt_print_0_over" for s in nodes["tshirt_fabric_detail"].outputs
+        for link in s.links)
+    flat = mat.copy()
+    materials.flatten_knit(flat)
+    result["flat_images"] = images(flat)
+    materials.set_fabric_detail(mat, None)
+    materials.set_prints(mat, [])
+    result["cleared"] = images(mat)
+    result["coverage_linked"] = nodes["tshirt_print_coverage"].inputs[0].is_linked
+    print("RESULT " + json.dumps(result))
+""")
+
+
+def test_print_layers_are_made_on_demand_and_a_texture_keeps_its_detail():
+    result = run_script(_GRAPH)
+    # one image texture per print (a layer goes again with its print), nothing for none
+    assert [result[k] for k in ("bare", "step_0", "step_1", "step_2")] == [0, 1, 3, 1]
+    # detail = luminance / its mean (linear 0.2 and 0.6 grey: mean of 0.0331 and 0.3185)
+    assert result["detail_scale"] == pytest.approx((0.0331 + 0.3185) / 2, rel=0.02)
+    assert result["detail_feeds_print"]  # the ink goes over the textured fabric, not under it
+    assert result["flat_images"] == 2  # the turntable's flat copy keeps the print and detail
+    assert result["cleared"] == 0 and not result["coverage_linked"]
