@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
+from addon_pngs import write_png
 from fake_renderer import FakeRenderer
 
 from blender_addon.core import render_job
@@ -15,8 +16,9 @@ from shared.contracts import ProgressEvent, RenderSpec
 
 
 def _spec(tmp_path: Path) -> RenderSpec:
+    design = write_png(tmp_path / "d.png", 40, 40)  # the renderer reads it
     return RenderSpec.from_dict({
-        "design": str(tmp_path / "d.png"), "preset": "back-large", "color": "navy",
+        "design": str(design), "preset": "back-large", "color": "navy",
         "output_dir": str(tmp_path / "out"), "angles": ["front_0deg", "back_180deg"],
         "animation": {"enabled": False}, "background": "studio", "resolution": 64})
 
