@@ -18,11 +18,14 @@ runs (the last one repeats):
 - `exit`: print `message` on stderr as the CLI does, exit `exit_code`
 - `kill`: SIGKILL itself (a crash)
 
-Every run appends `{"pid", "time", "argv", "spec"}` to `runs.jsonl` beside it.
+Every run appends `{"pid", "time", "argv", "spec", "designs"}` to `runs.jsonl` beside it,
+`designs` the sha256 of each print's design file as the run found it (None when missing: the
+fake renders without reading them).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import signal
@@ -154,6 +157,19 @@ def _render_ok(spec_data: dict, behaviour: dict) -> int:
     return 0
 
 
+def _designs(spec_data: dict | None) -> list[str | None]:
+    """The sha256 of each print's design file (a version-1 spec's one design), None when
+    missing."""
+    if spec_data is None:
+        return []
+    items = spec_data.get("prints") or [{"design": spec_data.get("design", "")}]
+    found = []
+    for item in items:
+        path = Path(str(item.get("design", "")) if isinstance(item, dict) else "")
+        found.append(hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None)
+    return found
+
+
 def main(script: str) -> int:
     here = Path(script).resolve().parent
     args = sys.argv[sys.argv.index("--") + 1:] if "--" in sys.argv else sys.argv[1:]
@@ -166,7 +182,7 @@ def main(script: str) -> int:
     mode = modes[min(runs, len(modes) - 1)]
     with log.open("a") as handle:
         handle.write(json.dumps({"pid": os.getpid(), "time": time.time(), "argv": args,
-                                 "spec": spec_data}) + "\n")
+                                 "spec": spec_data, "designs": _designs(spec_data)}) + "\n")
     if mode == "ok":
         if spec_data is None:
             sys.stderr.write("tshirt-render: error (invalid_input): --spec is required.\n")

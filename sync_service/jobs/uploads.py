@@ -21,7 +21,7 @@ from shared.validation import HEADER_BYTES, DesignInfo, inspect_design_bytes
 
 from .design_image import normalise
 
-#: The normalised copy's name in a render's work folder.
+#: The normalised copy's name in a render's work folder (of a job's first design).
 PRINT_COPY_NAME = "design-srgb.png"
 
 
@@ -44,10 +44,12 @@ def check_design(data: bytes) -> DesignInfo:
     return info
 
 
-def print_copy(design: Path, folder: Path) -> Path:
+def print_copy(design: Path, folder: Path, index: int = 0) -> Path:
     """Write the design as every material prints it (8-bit sRGB RGBA, upright, its ICC
     profile applied: a CMYK press profile too, which only Pillow's LittleCMS can) into
-    ``folder``; the renderer then reads a file its own normaliser leaves as it is."""
-    target = folder / PRINT_COPY_NAME
+    ``folder``; the renderer then reads a file its own normaliser leaves as it is. A job's
+    `index`-th distinct design is `design-<index>-srgb.png` beside the first one's."""
+    name = PRINT_COPY_NAME if index == 0 else PRINT_COPY_NAME.replace("-", f"-{index}-", 1)
+    target = folder / name
     target.write_bytes(normalise(design.read_bytes()))
     return target

@@ -1,5 +1,5 @@
-"""A remote worker's HTTP client for the service: check the token, fetch a job's design, upload
-its outputs.
+"""A remote worker's HTTP client for the service: check the token, fetch a job's designs (one
+per print), upload its outputs.
 
 Remote render machines share the database and the queue but no disk: files travel over the
 admin API with the service token, on the project's one HTTP session (`shared.http`). The outputs
@@ -101,11 +101,14 @@ class ServiceClient:
         except requests.RequestException as error:
             raise _unreachable(self.base_url, error) from None
 
-    def download_design(self, job_id: str, target: Path, sha256: str) -> None:
-        """Stream the design into `target` and check it is the file the job recorded."""
+    def download_design(self, job_id: str, target: Path, sha256: str, position: int = 0
+                        ) -> None:
+        """Stream the design of the job's print at `position` into `target` and check it is
+        the file the job recorded."""
         digest = hashlib.sha256()
         try:
-            with self.session.get(self._url(job_id, "/design"), stream=True) as response:
+            with self.session.get(self._url(job_id, "/design"), params={"position": position},
+                                  stream=True) as response:
                 self._refuse_unusable(response)
                 if response.status_code == 404:
                     raise NotFound(f"The service no longer stores the design of {job_id}.",

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ from shared.contracts import RenderSpec
 from shared.errors import InvalidInput
 
 from ..config import QueueSettings
+from ..jobs.prints import spec_of
 from ..models import RenderJob
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -53,16 +54,19 @@ def _check_overrides(overrides: Mapping[str, Any]) -> None:
         raise InvalidInput(f"Unknown render override {unknown[0]!r}; allowed: {allowed}.")
 
 
-def job_spec(job: RenderJob, design: Path, out: Path,
+def job_spec(job: RenderJob, designs: Sequence[Path], out: Path,
              overrides: Mapping[str, Any] | None = None, *,
              template: str | None = None) -> RenderSpec:
-    """What to render for `job`: its design file and options, into `out`, validated like any
-    spec (raises InvalidInput). `template` is what the spec names (`template_cache`: a
-    registered template's folder); the job's template id by default."""
+    """What to render for `job`: each of its prints with the design file in `designs` at its
+    position, and its options, into `out`, validated like any spec (raises InvalidInput).
+    `template` is what the spec names (`template_cache`: a registered template's folder); the
+    job's template id by default."""
     overrides = overrides or {}
     _check_overrides(overrides)
     data: dict[str, Any] = {
-        "design": str(design), "preset": job.preset, "color": job.color,
+        "prints": [spec_of(row, str(design)).to_dict()
+                   for row, design in zip(job.prints, designs, strict=True)],
+        "color": job.color,
         "output_dir": str(out), "template": template or job.template_id, "quality": job.quality,
         "background": job.background, "job_id": job.id,
         "animation": {"enabled": bool(job.animation)},

@@ -33,7 +33,7 @@ from sqlalchemy import select
 
 from shared.child_process import ChildRun
 from shared.contracts import Manifest, ProgressEvent
-from shared.errors import InvalidTransition, NotFound, TshirtError
+from shared.errors import InvalidTransition, TshirtError
 from shared.jobs import JobSource, JobStatus
 
 from ..config import QueueSettings
@@ -41,9 +41,9 @@ from ..db import Database
 from ..ids import new_ulid
 from ..jobs.storage import Storage
 from ..jobs.transitions import RUNNING_VALUES, record_progress, transition
-from ..jobs.uploads import print_copy
 from ..models import RenderJob, utcnow
 from . import liveness
+from .designs import print_copies
 from .gate import OUTAGE_ERRORS, ServiceGate, outage_reason, ping
 from .outcomes import Failure, Outcomes, failure_of, one_line, persist, unexpected_failure
 from .remote import ServiceClient
@@ -166,17 +166,18 @@ class RenderWorker:
             job = session.get(RenderJob, job_id)
             if job is None:
                 raise Failure("not_found", "The job disappeared.", False)
+            _ = job.prints  # loaded while attached: expunged with it
             session.expunge(job)
             return job
 
     def _render(self, run: ActiveRun, work: Path) -> None:
         job = self._job(run.job_id)
-        design = self._design(job, work)
+        designs = print_copies(job, work, self.storage, self.client)
         template = self.templates.ref(job.template_id)
         out = work / "out"
         out.mkdir()
         try:
-            command = job_command(self.settings, job_spec(job, print_copy(design, work), out,
+            command = job_command(self.settings, job_spec(job, designs, out,
                                                           self.settings.render_overrides,
                                                           template=template), work)
         except TshirtError as error:
@@ -211,23 +212,6 @@ class RenderWorker:
             self.storage.check_writable()  # a full disk is called that, not a crash
             raise failure_of(error)
         self._finish(run, job, out, follower.latest)
-
-    def _design(self, job: RenderJob, work: Path) -> Path:
-        if self.client is None:
-            path = self.storage.path(job.design_path)
-            if not path.is_file():
-                raise Failure("design_missing", "The job's design is no longer stored.", False)
-            return path
-        target = work / Path(job.design_path).name
-        try:
-            self.client.download_design(job.id, target, job.design_sha256)
-        except OUTAGE_ERRORS:
-            raise  # the service's trouble, not the job's (see `run`)
-        except NotFound as error:
-            raise Failure(error.code, error.message, False) from None
-        except TshirtError as error:
-            raise Failure(error.code, error.message, True) from None
-        return target
 
     def _finish(self, run: ActiveRun, job: RenderJob, out: Path,
                 latest: ProgressEvent | None) -> None:

@@ -63,7 +63,8 @@ def test_the_child_gets_only_the_spec_file_and_a_minimal_environment(make_app,
     spec = run["spec"]
     assert spec["animation"]["enabled"] is False and spec["background"] == "studio"
     assert spec["resolution"] == 64 and spec["job_id"] == job_id
-    assert spec["preset"] == "chest-medium" and spec["color"] == parse_color("navy").hex
+    assert [p["preset"] for p in spec["prints"]] == ["chest-medium"]
+    assert spec["color"] == parse_color("navy").hex
     from sync_service.queue.runner import child_environment
 
     env = child_environment()
