@@ -130,9 +130,10 @@ def _clear_scene(scene: bpy.types.Scene, everything: bool) -> None:
     if old is not None:
         bpy.data.collections.remove(old)
     # drop the datablocks those objects left behind (only unused ones, and in an artist's
-    # scene only ours)
+    # scene only ours); images last, once the materials that showed them are gone
     ours = ("TShirt", "ClassicTee", materials.FABRIC_MATERIAL_NAME)
-    for block in (bpy.data.meshes, bpy.data.lights, bpy.data.cameras, bpy.data.materials):
+    for block in (bpy.data.meshes, bpy.data.lights, bpy.data.cameras, bpy.data.materials,
+                  bpy.data.images):
         for item in list(block):
             if item.users == 0 and (everything or item.name.startswith(ours)):
                 block.remove(item)
