@@ -23,23 +23,20 @@ sys.path.insert(0, str(REPO))
 
 import bpy  # noqa: E402
 
-from blender_addon.render.scene import PrintPlacement, build_scene  # noqa: E402
+from blender_addon.render.scene import build_scene  # noqa: E402
 from shared.colors import parse_color  # noqa: E402
-from shared.presets import fit_design  # noqa: E402
+from shared.presets import PRESET_IDS  # noqa: E402
+from shared.prints import PlacedPrint, PrintSpec, fit_print  # noqa: E402
 
 AZIMUTHS = (0, 90, 270, 180, 45, 315)
-PRESETS = ("chest-small", "chest-medium", "chest-large", "back-small", "back-medium",
-           "back-large", "back-bottom-small", "back-bottom-medium", "back-bottom-large")
 
 
-def _placement(preset: str, design: str) -> PrintPlacement:
+def _placement(preset: str, design: str) -> PlacedPrint:
     """The renderer's way: fit the design's pixel size into the preset's print area."""
     img = bpy.data.images.load(design, check_existing=False)
     w, h = img.size
     bpy.data.images.remove(img)
-    fitted = fit_design(preset, int(w), int(h))
-    b = fitted.box
-    return PrintPlacement(fitted.side, (b.x, b.y, b.w, b.h))
+    return fit_print(PrintSpec(design, preset), int(w), int(h))
 
 
 def _linear(hex_color: str) -> tuple[float, float, float]:
@@ -67,7 +64,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--colors", default="#c8102e")
     ap.add_argument("--design", default=str(REPO / "render_assets/designs/sample.png"))
-    ap.add_argument("--placement", default="chest-large", choices=[*PRESETS, "none"])
+    ap.add_argument("--placement", default="chest-large", choices=[*PRESET_IDS, "none"])
     ap.add_argument("--background", default="transparent")
     ap.add_argument("--size", type=int, default=384)
     ap.add_argument("--samples", type=int, default=16)
@@ -81,7 +78,7 @@ def main() -> None:
     else:
         built.set_background("color", _linear(args.background))
     if args.placement != "none":
-        built.set_design(args.design, _placement(args.placement, args.design))
+        built.set_prints([(args.design, _placement(args.placement, args.design))])
     azimuths = [float(a) for a in args.azimuths.split(",")]
     rows = []
     tmp = Path(tempfile.mkdtemp(prefix="lookdev_"))
