@@ -11,7 +11,8 @@ import importlib
 
 # Registration order: preferences and properties before the operators and panels that use them.
 _MODULE_NAMES = ("ui.preferences", "ui.properties", "ui.preview", "ui.render_session",
-                 "ui.operators", "ui.service_sync", "ui.service_ops", "ui.panels")
+                 "ui.operators", "ui.garment_ops", "ui.service_sync", "ui.service_ops",
+                 "ui.panels")
 
 
 def _modules():

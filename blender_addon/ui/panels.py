@@ -9,7 +9,7 @@ import bpy
 
 from .._shared import angles, jobs
 from ..core import panel_logic, service_tasks
-from . import operators, preview, service_ops, service_sync
+from . import garment_ops, operators, preview, service_ops, service_sync
 from .properties import active_print, supported_presets
 from .render_session import active_session
 
@@ -186,6 +186,18 @@ class TSHIRT_PT_color(_TShirtPanel, bpy.types.Panel):
             op = flow.operator(operators.TSHIRT_OT_set_color_swatch.bl_idname, text=name,
                                depress=settings.color_hex == code)
             op.hex = code
+
+
+class TSHIRT_PT_garment(_TShirtPanel, bpy.types.Panel):
+    """The artist's own object as the shirt: its landmarks, and saving it as a template."""
+
+    bl_idname = "TSHIRT_PT_garment"
+    bl_label = "Own Garment"
+    bl_parent_id = "TSHIRT_PT_main"
+    bl_options = {"DEFAULT_CLOSED"}
+
+    def draw(self, context: bpy.types.Context) -> None:
+        garment_ops.draw(self.layout, context)
 
 
 class TSHIRT_PT_options(_TShirtPanel, bpy.types.Panel):
@@ -388,6 +400,7 @@ classes = (
     TSHIRT_PT_design,
     TSHIRT_PT_placement,
     TSHIRT_PT_color,
+    TSHIRT_PT_garment,
     TSHIRT_PT_options,
     TSHIRT_PT_render,
     TSHIRT_PT_farm,

@@ -37,8 +37,7 @@ _SCENARIO = textwrap.dedent("""
 
     work = Path(sys.argv[1])
     result = {}
-    blender_addon.register()
-    garment_ops.register()
+    blender_addon.register()  # garment_ops with it
 
 
     def refusal(call) -> str:
@@ -174,9 +173,8 @@ _SCENARIO = textwrap.dedent("""
     other.scale = (0.01, 0.01, 0.01)
     layer.update()
     result["warnings"] = garment_ops.use_as_shirt(bpy.context, other)[1:]
-    garment_ops.unregister()
-    result["unregistered"] = not hasattr(bpy.types, "TSHIRT_OT_save_template")
     blender_addon.unregister()
+    result["unregistered"] = not hasattr(bpy.types, "TSHIRT_OT_save_template")
     print("RESULT " + json.dumps(result), flush=True)
     # bpy 4.2 as a module can crash in its own exit once the add-on was registered (it does
     # without this module too); the result is out, so leave without that teardown
