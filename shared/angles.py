@@ -1,8 +1,15 @@
-"""The six camera views, in the order they are rendered and shown in the store.
+"""The six camera views a job asks for, and the close-ups a job's prints add, in the order they
+are rendered and shown in the store.
 
 Azimuth is the camera's position around the shirt, counter-clockwise seen from above, starting
 in front of it: 0 looks at the front, 90 stands at the wearer's left side, 180 behind, 270 at the
 wearer's right side.
+
+A close-up is never asked for: the plan adds it to a job that prints on its side (the neck
+label, inside the back neck, hides behind the front collar in the front view; its close-up
+looks down into the neck opening). The render layer frames it from the garment and the print,
+so all it needs here is the side it shows. `ANGLES` (the six views) stays what a user picks
+from and what "all" means; `STILLS` is every still an output may show.
 """
 
 from __future__ import annotations
@@ -20,6 +27,8 @@ class Angle:
     #: Position among the product's images (0 first); also the render order.
     media_order: int
     label: str
+    #: The print side this still shows close up (`shared.presets.SIDES`); None for a view.
+    closeup_of: str | None = None
 
     @property
     def is_thumbnail(self) -> bool:
@@ -35,24 +44,33 @@ ANGLES: tuple[Angle, ...] = (
     Angle("front_45deg_right", 315.0, 5, "Front, 45° right"),
 )
 ANGLE_IDS: tuple[str, ...] = tuple(a.id for a in ANGLES)
-ANGLES_BY_ID: dict[str, Angle] = {a.id: a for a in ANGLES}
+CLOSEUPS: tuple[Angle, ...] = (
+    Angle("neck_label_closeup", 0.0, 6, "Neck label, close-up", closeup_of="neck"),
+)
+#: Every still an output may show: the six views, then the close-ups, in media order.
+STILLS: tuple[Angle, ...] = ANGLES + CLOSEUPS
+STILL_IDS: tuple[str, ...] = tuple(a.id for a in STILLS)
+ANGLES_BY_ID: dict[str, Angle] = {a.id: a for a in STILLS}
 THUMBNAIL_ANGLE = "front_0deg"
 
 
 def get_angle(angle_id: str) -> Angle:
+    """A view or a close-up by id."""
     try:
         return ANGLES_BY_ID[angle_id]
     except (KeyError, TypeError):
-        raise InvalidInput(
-            f"Unknown angle {angle_id!r}; choose from: {', '.join(ANGLE_IDS)}.",
-            code="invalid_input",
-        ) from None
+        raise _unknown(angle_id) from None
+
+
+def _unknown(angle_id: object) -> InvalidInput:
+    return InvalidInput(f"Unknown angle {angle_id!r}; choose from: {', '.join(ANGLE_IDS)}.",
+                        code="invalid_input")
 
 
 def parse_angles(value: str | Iterable[str] | None) -> tuple[str, ...]:
-    """Angles from a comma list or a sequence, validated, de-duplicated and put in media order.
+    """Views from a comma list or a sequence, validated, de-duplicated and put in media order.
 
-    `None`, an empty string and "all" mean all six.
+    `None`, an empty string and "all" mean all six. A close-up is not a view one asks for.
     """
     if value is None:
         return ANGLE_IDS
@@ -64,5 +82,13 @@ def parse_angles(value: str | Iterable[str] | None) -> tuple[str, ...]:
         items = list(value)
     if not items:
         raise InvalidInput("Choose at least one angle.", code="invalid_input")
-    wanted = {get_angle(item).id for item in items}
-    return tuple(a for a in ANGLE_IDS if a in wanted)
+    for item in items:
+        if not isinstance(item, str) or item not in ANGLE_IDS:
+            raise _unknown(item)
+    return tuple(a for a in ANGLE_IDS if a in set(items))
+
+
+def closeups_for(sides: Iterable[str]) -> tuple[str, ...]:
+    """The close-ups a job printing on `sides` adds after its views, in media order."""
+    printed = set(sides)
+    return tuple(a.id for a in CLOSEUPS if a.closeup_of in printed)

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
 
-from .angles import ANGLE_IDS, parse_angles
+from .angles import ANGLE_IDS, STILL_IDS, parse_angles
 from .colors import parse_color
 from .errors import InvalidInput
 from .job_colors import check_output_name, parse_spec_colors
@@ -287,7 +287,7 @@ class OutputFile:
         digest = typed(what, "sha256", values["sha256"], str)
         if len(digest) != 64 or any(ch not in "0123456789abcdef" for ch in digest):
             raise spec_error(f"Output {name!r} has an invalid sha256.")
-        if values.get("angle") is not None and values["angle"] not in ANGLE_IDS:
+        if values.get("angle") is not None and values["angle"] not in STILL_IDS:
             raise spec_error(f"Output {name!r} has an unknown angle {values['angle']!r}.")
         if values.get("frame") is not None:
             int_in(what, "frame", values["frame"], 0, 1_000_000)

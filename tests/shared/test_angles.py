@@ -1,6 +1,17 @@
 import pytest
 
-from shared.angles import ANGLE_IDS, ANGLES, THUMBNAIL_ANGLE, get_angle, parse_angles
+from shared.angles import (
+    ANGLE_IDS,
+    ANGLES,
+    CLOSEUPS,
+    STILL_IDS,
+    STILLS,
+    THUMBNAIL_ANGLE,
+    closeups_for,
+    get_angle,
+    parse_angles,
+)
+from shared.contracts import OutputFile
 from shared.errors import InvalidInput
 
 
@@ -40,3 +51,29 @@ def test_unknown_angle_is_a_clear_error():
         parse_angles([])
     with pytest.raises(InvalidInput):
         get_angle(None)
+
+
+def test_the_neck_label_close_up_is_a_still_after_the_six_but_not_a_view():
+    assert [a.id for a in CLOSEUPS] == ["neck_label_closeup"]
+    assert STILL_IDS == ANGLE_IDS + ("neck_label_closeup",)
+    assert [a.media_order for a in STILLS] == list(range(7))
+    closeup = get_angle("neck_label_closeup")
+    assert closeup.closeup_of == "neck" and closeup.label == "Neck label, close-up"
+    assert all(a.closeup_of is None for a in ANGLES)
+    # never asked for: "all" stays the six, and naming it is refused like an unknown view
+    assert parse_angles("all") == ANGLE_IDS
+    with pytest.raises(InvalidInput, match="neck_label_closeup"):
+        parse_angles(["front_0deg", "neck_label_closeup"])
+
+
+def test_a_close_up_comes_with_a_print_on_its_side():
+    assert closeups_for(["front", "neck"]) == ("neck_label_closeup",)
+    assert closeups_for(["front", "back", "sleeve-left"]) == ()
+
+
+def test_a_manifest_output_may_show_the_close_up():
+    output = {"kind": "still", "file": "neck_label_closeup.png", "width": 8, "height": 8,
+              "sha256": "0" * 64, "size_bytes": 10, "angle": "neck_label_closeup"}
+    assert OutputFile.from_dict(output).angle == "neck_label_closeup"
+    with pytest.raises(InvalidInput, match="top_view"):
+        OutputFile.from_dict({**output, "angle": "top_view"})
