@@ -1,9 +1,9 @@
 """Planning a job: everything derived from a RenderSpec before Blender does any work.
 
 Plain Python, no `bpy`: each design's type and size from its bytes, the template, where each
-print lands (and that it stays printable), the print-resolution warnings, and the Cycles
-settings of the stills and of the turntable frames. The render layer takes a `JobPlan` and only
-executes it.
+print lands (and that it stays printable), the print-resolution warnings, the stills to render
+(the spec's views, then the close-ups its prints add), and the Cycles settings of the stills and
+of the turntable frames. The render layer takes a `JobPlan` and only executes it.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .._shared import contracts, errors, prints, quality, templates, validation
+from .._shared import angles, contracts, errors, prints, quality, templates, validation
 
 # How turntable frames are made (see render/turntable.py); "auto" picks the fastest.
 TURNTABLE_METHODS = ("auto", "path", "baked")
@@ -40,6 +40,9 @@ class JobPlan:
     #: each print fitted to its design, in the spec's order (later prints over earlier)
     prints: list[prints.PlacedPrint]
     template: templates.Template
+    #: the stills to render, in media order: the spec's views, then the close-ups of the
+    #: sides it prints on (the neck label's), which nobody asks for
+    angles: tuple[str, ...]
     still: RenderSettings
     frames: RenderSettings
     #: each print's resolution sentence at its final size (naming it when there are several)
@@ -91,5 +94,6 @@ def plan_job(spec: contracts.RenderSpec, templates_root: Path | None = None) -> 
                 code="unknown_preset")
     placed = prints.place_prints(spec.prints, [(d.width, d.height) for d in designs])
     still, frames = render_settings(spec)
-    return JobPlan(spec, designs, placed, template, still, frames,
+    closeups = angles.closeups_for(p.box.side for p in placed)
+    return JobPlan(spec, designs, placed, template, tuple(spec.angles) + closeups, still, frames,
                    tuple(prints.print_warnings(placed)))

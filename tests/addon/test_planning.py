@@ -11,6 +11,7 @@ from addon_pngs import write_png
 
 from blender_addon.core import planning
 from shared import contracts, quality, templates
+from shared.angles import ANGLE_IDS
 from shared.errors import InvalidInput
 
 
@@ -112,3 +113,14 @@ def test_a_preset_the_template_does_not_offer_is_refused(design, tmp_path):
     plan = planning.plan_job(_spec(design, tmp_path, template="back-only", preset="back-large"),
                              root)
     assert plan.prints[0].box.side == "back"
+
+
+def test_a_neck_label_adds_its_close_up_after_the_views_asked_for(design, tmp_path):
+    neck = planning.plan_job(contracts.RenderSpec.from_dict({
+        "prints": [{"design": str(design), "preset": "chest-large"},
+                   {"design": str(design), "preset": "neck-label"}],
+        "color": "navy", "output_dir": str(tmp_path / "out"),
+        "angles": ["back_180deg", "front_0deg"]}))
+    assert neck.angles == ("front_0deg", "back_180deg", "neck_label_closeup")
+    assert neck.spec.angles == ("front_0deg", "back_180deg")  # the spec keeps what was asked
+    assert planning.plan_job(_spec(design, tmp_path)).angles == ANGLE_IDS  # no neck: the six
