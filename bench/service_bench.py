@@ -61,7 +61,7 @@ def prepare_database(data_dir: Path, jobs: int) -> list[str]:
     from sync_service.db import Database
     from sync_service.ids import JOB_PREFIX, new_ulid
     from sync_service.migrate import upgrade_and_seed
-    from sync_service.models import RenderJob
+    from sync_service.models import RenderJob, RenderJobPrint
 
     url = os.environ.get("DATABASE_URL") or sqlite_url(data_dir)
     database = Database(url, pool_size=1)
@@ -74,6 +74,7 @@ def prepare_database(data_dir: Path, jobs: int) -> list[str]:
     step_ms = 90 * 24 * 3600 * 1000 // max(jobs, 1)
     ids: list[str] = []
     rows: list[dict[str, Any]] = []
+    prints: list[dict[str, Any]] = []  # one a job, as every job made before several prints
     started = time.perf_counter()
     with database.engine.begin() as connection:
         for index in range(jobs):
@@ -94,17 +95,25 @@ def prepare_database(data_dir: Path, jobs: int) -> list[str]:
                 media_sync_status="not_configured", created_at=created, updated_at=created,
                 meta={},
             ))
+            prints.append(dict(
+                job_id=job_id, position=0, preset=rows[-1]["preset"], offset_x_cm=0.0,
+                offset_y_cm=0.0, scale=1.0, rotation_deg=0.0,
+                **{key: value for key, value in rows[-1].items() if key.startswith("design_")}))
             if index % 997 == 0:
                 ids.append(job_id)
             if len(rows) == 5000:
                 connection.execute(insert(RenderJob), rows)
+                connection.execute(insert(RenderJobPrint), prints)
                 rows.clear()
+                prints.clear()
         if rows:
             connection.execute(insert(RenderJob), rows)
+            connection.execute(insert(RenderJobPrint), prints)
         if connection.dialect.name == "sqlite":
             connection.exec_driver_sql("ANALYZE")
         else:
             connection.exec_driver_sql("ANALYZE render_jobs")
+            connection.exec_driver_sql("ANALYZE render_job_prints")
     print(f"inserted {jobs} jobs in {time.perf_counter() - started:.1f} s", file=sys.stderr)
     database.dispose()
     return ids

@@ -51,7 +51,7 @@ def job_to_dict(job: RenderJob | Row[Any], print_rows: Sequence[Any] | None = No
     j = queries.job_mapping(job)
     if print_rows is None:
         if not isinstance(job, RenderJob):
-            raise TypeError("a job row needs its print rows (queries.with_prints)")
+            raise TypeError("a job row needs its print rows (queries.get_job_view)")
         print_rows = job.prints
     base = f"{request.script_root}/admin/render-jobs/{j['id']}"
     outputs = []
@@ -208,8 +208,8 @@ def list_product_jobs(product_id: str) -> dict[str, Any]:
 @bp.get("/render-jobs/<job_id>")
 def get_job(job_id: str) -> dict[str, Any]:
     # A kept connection rather than a session: this is what clients poll.
-    row, job_prints = _ext().db.read(lambda connection: queries.with_prints(
-        connection, [queries.get_job_row(connection, job_id)])[0])
+    row, job_prints = _ext().db.read(lambda connection: queries.get_job_view(connection,
+                                                                             job_id))
     data = job_to_dict(row, job_prints)
     if data["media_sync_status"] != MediaSyncStatus.NOT_CONFIGURED:
         data["media_push"] = _media_push(job_id)

@@ -68,9 +68,8 @@ def jobs() -> tuple[str, int]:
 
 @bp.get("/jobs/<job_id>/row")
 def row(job_id: str) -> tuple[str, int]:
-    job = service().db.read(lambda connection: queries.with_prints(
-        connection, [queries.get_job_row(connection, job_id)]))
-    return page("row.html", rows=_rows(job))
+    job = service().db.read(lambda connection: queries.get_job_view(connection, job_id))
+    return page("row.html", rows=_rows([job]))
 
 
 @bp.get("/api/render-jobs/<job_id>")

@@ -7,7 +7,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, Connection, Row, bindparam, func, select
 from sqlalchemy.orm import Session
@@ -57,27 +57,57 @@ def job_colors(job: RenderJob | Row[Any]) -> list[str]:
     return list(j["colors"] or [j["color"]])
 
 
-# Built once: the poll is the hottest path of the API, and building a 40-column SELECT costs
-# more than running it.
-_SELECT_VIEW_BY_ID = select(*VIEW_COLUMNS).where(JOBS.c.id == bindparam("job_id"))
-
-
-def get_job_row(connection: Connection, job_id: str) -> Row[Any]:
-    """The job as a plain Core row, for reading: a fraction of the cost of a mapped object."""
-    row = connection.execute(_SELECT_VIEW_BY_ID, {"job_id": job_id}).first()
-    if row is None:
-        raise NotFound(f"No render job {job_id!r}.")
-    return row
-
-
 PRINTS = RenderJobPrint.__table__
+_PRINT_COLUMNS = tuple(c for c in PRINTS.c if c.name != "job_id")
+
+
+class PrintRow(NamedTuple):
+    """A print as the job view reads it (the columns of `render_job_prints` but the job's id)."""
+
+    position: int
+    preset: str
+    offset_x_cm: float
+    offset_y_cm: float
+    scale: float
+    rotation_deg: float
+    design_path: str
+    design_name: str
+    design_type: str
+    design_size: int
+    design_sha256: str
+    design_width: int
+    design_height: int
+
+
+assert PrintRow._fields == tuple(c.name for c in _PRINT_COLUMNS), "PrintRow lags the model"
+
+# Built once: the poll is the hottest path of the API, and building a 40-column SELECT costs
+# more than running it. One statement for the job and its prints (a row per print): a second
+# query would cost the poll as much again.
+_SELECT_VIEW_BY_ID = (
+    select(*VIEW_COLUMNS, *(c.label(f"print_{c.name}") for c in _PRINT_COLUMNS))
+    .select_from(JOBS.join(PRINTS, PRINTS.c.job_id == JOBS.c.id, isouter=True))
+    .where(JOBS.c.id == bindparam("job_id")).order_by(PRINTS.c.position))
+_JOB_FIELDS = len(VIEW_COLUMNS)
+
+
+def get_job_view(connection: Connection, job_id: str) -> tuple[Row[Any], list[PrintRow]]:
+    """The job as a plain Core row, with its prints in order, for reading: a fraction of the
+    cost of a mapped object."""
+    rows = connection.execute(_SELECT_VIEW_BY_ID, {"job_id": job_id}).all()
+    if not rows:
+        raise NotFound(f"No render job {job_id!r}.")
+    prints = [PrintRow(*row[_JOB_FIELDS:]) for row in rows if row[_JOB_FIELDS] is not None]
+    return rows[0], prints
+
+
 _SELECT_PRINTS = (select(PRINTS).where(PRINTS.c.job_id.in_(bindparam("job_ids", expanding=True)))
                   .order_by(PRINTS.c.job_id, PRINTS.c.position))
 
 
 def with_prints(connection: Connection, rows: Sequence[Row[Any]]
                 ) -> list[tuple[Row[Any], list[Row[Any]]]]:
-    """Each job row with its prints in order, read in one query for all of them."""
+    """Each job row of a page with its prints in order, read in one query for all of them."""
     if not rows:
         return []
     prints: dict[str, list[Row[Any]]] = {row.id: [] for row in rows}

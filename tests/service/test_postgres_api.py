@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -81,3 +82,24 @@ def test_a_poll_survives_the_database_dropping_its_kept_connection(pg_app: Flask
         other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": backend})
     response = client.get(f"/admin/render-jobs/{job_id}", headers=auth)
     assert response.status_code == 200 and response.json["id"] == job_id
+
+
+def test_a_several_print_job_on_postgres(pg_app: Flask) -> None:
+    client = pg_app.test_client()
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    prints = [{"file": "a", "preset": "chest-medium", "offset_cm": [0, 2.5], "scale": 0.5},
+              {"file": "b", "preset": "back-large", "rotation_deg": 5, "scale": 0.8}]
+    response = client.post("/admin/render-jobs", headers=auth, **multipart({
+        "product_id": "prod_pg", "color": "navy", "prints": json.dumps(prints),
+        "a": (io.BytesIO(png_bytes(40, 30)), "a.png"), "b": (io.BytesIO(png_bytes()), "b.png")}))
+    assert response.status_code == 202, response.json
+    job = response.json
+    polled = client.get(f"/admin/render-jobs/{job['id']}", headers=auth).json
+    listed = client.get("/admin/products/prod_pg/render-jobs", headers=auth).json["items"]
+    assert polled["prints"] == listed[0]["prints"] == job["prints"]
+    assert [(p["preset"], p["offset_cm"], p["scale"], p["rotation_deg"])
+            for p in polled["prints"]] == [("chest-medium", [0.0, 2.5], 0.5, 0.0),
+                                           ("back-large", [0.0, 0.0], 0.8, 5.0)]
+    client.post(f"/admin/render-jobs/{job['id']}/cancel", headers=auth)
+    retried = client.post(f"/admin/render-jobs/{job['id']}/retry", headers=auth, json={})
+    assert retried.status_code == 202 and retried.json["prints"][1]["preset"] == "back-large"
