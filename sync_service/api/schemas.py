@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.angles import ANGLE_IDS
+from shared.angles import STILL_IDS
 from shared.colors import COMMON_SHIRT_COLORS
 from shared.contracts import BACKGROUND_KINDS, OUTPUT_KINDS
 from shared.job_colors import MAX_COLORS
@@ -110,7 +110,8 @@ def _job_schema() -> dict[str, Any]:
     }, "One print of the job: a design at a placement, moved, scaled and turned")
     output = _object({
         "kind": _string(enum=list(OUTPUT_KINDS)),
-        "angle": _nullable(_string(enum=list(ANGLE_IDS))),
+        "angle": _nullable(_string("one of the six views, or a close-up a print adds",
+                                   enum=list(STILL_IDS))),
         "frame": _nullable(_COUNT),
         "file": _string("a plain file name; in a several-colour job <rrggbb>/<name>, in its "
                         "colour's folder"),

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from shared.angles import ANGLES, THUMBNAIL_ANGLE
+from shared.angles import STILLS, THUMBNAIL_ANGLE
 from shared.design_image import PrintResolution
 from shared.jobs import RUNNING, JobStatus, MediaSyncStatus
 from shared.presets import PRESETS
@@ -22,9 +22,10 @@ RETRYABLE = frozenset({JobStatus.FAILED, JobStatus.CANCELLED})
 
 
 def stills(job: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-    """(label, output) for each still, in the order the store shows them."""
+    """(label, output) for each still, in the order the store shows them (a close-up that a
+    print adds, such as the neck label's, after the six views)."""
     by_angle = {o["angle"]: o for o in job["outputs"] if o["kind"] == "still"}
-    return [(angle.label, by_angle[angle.id]) for angle in ANGLES if angle.id in by_angle]
+    return [(angle.label, by_angle[angle.id]) for angle in STILLS if angle.id in by_angle]
 
 
 def thumbnail(job: dict[str, Any]) -> dict[str, Any] | None:

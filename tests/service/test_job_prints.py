@@ -15,8 +15,10 @@ from common_helpers import multipart
 from flask import Flask
 from flask.testing import FlaskClient
 
+from shared.angles import ANGLE_IDS
 from shared.prints import MAX_PRINTS
 from sync_service.api.openapi import build_spec
+from sync_service.dashboard.display import stills
 from sync_service.models import RenderJob, RenderJobPrint
 
 from .conftest import png_bytes
@@ -268,3 +270,17 @@ def test_the_document_describes_both_shapes() -> None:
     design = spec["paths"]["/admin/render-jobs/{job_id}/design"]["get"]
     assert [p["name"] for p in design["parameters"]] == ["job_id", "position"]
     assert "prints" in spec["components"]["schemas"]["RenderJob"]["required"]
+
+
+def test_a_close_up_still_is_an_output_the_document_and_the_dashboard_know(
+        client: FlaskClient, auth: dict[str, str]) -> None:
+    """A neck label adds a close-up after the six views (`shared.angles.STILLS`)."""
+    job = post_prints(client, auth, [{"file": "front", "preset": "chest-medium"}],
+                      {"front": FRONT}, source="blender").json
+    manifest, files = make_outputs(job, (*ANGLE_IDS, "neck_label_closeup"))
+    done = post_outputs(client, auth, job["id"], manifest, files)
+    assert done.status_code == 200, done.json
+    schema = build_spec()["components"]["schemas"]["RenderJob"]
+    angles = schema["properties"]["outputs"]["items"]["properties"]["angle"]["anyOf"][0]["enum"]
+    assert "neck_label_closeup" in angles
+    assert [label for label, _output in stills(done.json)][-1] == "Neck label, close-up"
