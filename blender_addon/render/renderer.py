@@ -1,4 +1,5 @@
-"""The renderer core: one validated RenderSpec in, six stills, a turntable and a manifest out.
+"""The renderer core: one validated RenderSpec in, its stills (the views it asks for and the
+close-ups its prints add), a turntable and a manifest out.
 
 The scene is built once per process (per template) and reused by every job, colour and batch
 row that follows; a job only changes node values (colour, prints, background) and the camera
@@ -8,9 +9,11 @@ goes out as JSON lines (`shared.contracts.ProgressEvent`) on a stream.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 import time
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TextIO
 
@@ -20,7 +23,7 @@ from .._shared import angles, colors, contracts, templates
 from ..core import manifest_writer, output_folder
 from ..core.jobfiles import JobFiles
 from ..core.planning import JobPlan, plan_job
-from . import bake, cycles_setup, materials, shots, studio, turntable
+from . import bake, closeup, cycles_setup, materials, shots, studio, turntable
 from .scene import ShirtScene, build_scene
 
 _log = logging.getLogger(__name__)
@@ -88,6 +91,7 @@ class Renderer:
         reporter.frames_total = spec.animation.frames if spec.animation.enabled else 0
         reporter.emit("starting", "validating the inputs")
         plan = plan_job(spec, self.templates_root)
+        reporter.images_total = len(plan.angles)  # with the close-ups the prints add
         files = JobFiles(spec.output_dir)
         files.prepare()
         # the folder is this job's: an earlier render's files would sit beside a manifest that
@@ -128,13 +132,12 @@ class Renderer:
         cycles_setup.configure(scene, plan.still, self._device)
         materials.set_knit_detail(shirt.material, plan.still.resolution)
         shots.use_png(scene)
-        reporter.emit("rendering", f"rendering {len(spec.angles)} stills")
-        for angle_id in spec.angles:
-            shirt.aim_camera(angles.get_angle(angle_id).azimuth_deg)
-            studio.crop_to_subject(scene, shirt.shirt)
+        reporter.emit("rendering", f"rendering {len(plan.angles)} stills")
+        for angle_id in plan.angles:
             name = f"{angle_id}.png"
             temp = files.temp(name)
-            shots.render_still(scene, temp)
+            with _aimed(shirt, angles.get_angle(angle_id), plan):
+                shots.render_still(scene, temp)
             path = files.commit(temp, name)
             outputs.append(manifest_writer.describe(path, "still", angle=angle_id))
             reporter.images_done += 1
@@ -156,3 +159,12 @@ class Renderer:
                       item=contracts.MANIFEST_NAME)
         return manifest
 
+
+def _aimed(shirt: ShirtScene, angle: angles.Angle, plan: JobPlan) -> AbstractContextManager[None]:
+    """The camera on ``angle`` for one still: a view turns the rig (and crops a transparent
+    film to the shirt); a close-up moves the camera only while its still renders."""
+    if angle.closeup_of is not None:
+        return closeup.camera_on(shirt, angle, plan.prints)
+    shirt.aim_camera(angle.azimuth_deg)
+    studio.crop_to_subject(shirt.scene, shirt.shirt)
+    return contextlib.nullcontext()

@@ -4,12 +4,14 @@ The camera and the lights hang on one rig that turns around the shirt: every ang
 same way relative to the lens, the way a product photographer re-lights each shot, so the back
 view is not the dark side of a fixed setup. The studio backdrop rides on the same rig and is
 seen only by camera rays, so changing the background never changes how the shirt is lit.
+A close-up (`closeup`) moves only the camera on the rig, for one still, and puts it back.
 """
 
 from __future__ import annotations
 
 import contextlib
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import bpy
@@ -32,6 +34,9 @@ AMBIENT_STRENGTH = 0.35
 LENS_MM = 85.0
 SENSOR_MM = 36.0
 FILL_FRACTION = 0.86  # the shirt's silhouette fills ~86 % of the frame height
+#: A close-up's frame side over its print's larger side: the print fills most of the frame,
+#: with enough of the garment around it to say where it is.
+CLOSEUP_MARGIN = 1.5
 BACKGROUNDS = ("transparent", "color", "studio")
 
 
@@ -54,6 +59,10 @@ LIGHTS = (
     _LightSpec("TShirt_Rim", 165.0, 38.0, 2.4, 1.6, 70.0, (1.0, 1.0, 1.0)),
     _LightSpec("TShirt_Top", 0.0, 85.0, 2.4, 2.0, 18.0, (1.0, 1.0, 1.0)),
 )
+
+
+def _half_fov() -> float:
+    return math.atan(SENSOR_MM * 0.5 / LENS_MM)
 
 
 def _orbit_position(azimuth_deg: float, elevation_deg: float, distance: float) -> Vector:
@@ -94,8 +103,7 @@ def build_rig(
     cam_data.lens = LENS_MM
     cam_data.sensor_width = SENSOR_MM
     cam_data.sensor_fit = "AUTO"
-    half_fov = math.atan(SENSOR_MM * 0.5 / LENS_MM)
-    distance = half_extent / FILL_FRACTION / math.tan(half_fov)
+    distance = half_extent / FILL_FRACTION / math.tan(_half_fov())
     cam_data.clip_start = 0.05
     cam_data.clip_end = distance * 4
     camera = _link(collection, bpy.data.objects.new(CAMERA_NAME, cam_data))
@@ -127,7 +135,7 @@ def build_rig(
 
 def _build_backdrop(distance: float) -> bpy.types.Object:
     """A camera-only plane with a soft radial grey gradient (the "studio" background)."""
-    size = (distance + 1.2) * math.tan(math.atan(SENSOR_MM * 0.5 / LENS_MM)) * 2.6
+    size = (distance + 1.2) * math.tan(_half_fov()) * 2.6
     mesh = bpy.data.meshes.new(BACKDROP_NAME)
     h = size / 2
     mesh.from_pydata([(-h, -h, 0), (h, -h, 0), (h, h, 0), (-h, h, 0)], [], [(0, 1, 2, 3)])
@@ -215,6 +223,35 @@ def set_background(
 def aim_rig(rig: bpy.types.Object, azimuth_deg: float) -> None:
     """Turn the camera+lights rig; azimuth 0 = front, 90 = +X (wearer's left), CCW from above."""
     rig.rotation_euler = (0.0, 0.0, math.radians(azimuth_deg))
+
+
+@contextlib.contextmanager
+def closeup(scene: bpy.types.Scene, rig: bpy.types.Object, camera: bpy.types.Object,
+            target: Vector, size_m: float, azimuth_deg: float, elevation_deg: float
+            ) -> Iterator[None]:
+    """While the block runs, the camera looks at ``target`` (world space) from ``azimuth_deg``
+    and ``elevation_deg``, near enough that a square of ``size_m`` fills the frame; the lights
+    stay on the rig turned to that azimuth, so the close-up is lit like that view. Then the
+    rig, the camera and the render border are put back: the turntable and later jobs frame the
+    shirt as always, even after a failed render.
+
+    The whole frame renders: the garment fills it, and its bounding box (what
+    `crop_to_subject` reads) reaches behind a camera this near.
+    """
+    render = scene.render
+    saved = (rig.rotation_euler.copy(), camera.matrix_basis.copy(), render.use_border)
+    try:
+        aim_rig(rig, azimuth_deg)
+        distance = size_m * CLOSEUP_MARGIN / 2.0 / math.tan(_half_fov())
+        world = target + _orbit_position(azimuth_deg, elevation_deg, distance)
+        to_rig = rig.matrix_basis.inverted()  # the rig has no parent: its basis is its world
+        camera.location = to_rig @ world
+        camera.rotation_euler = (to_rig.to_quaternion() @ (target - world).to_track_quat(
+            "-Z", "Y")).to_euler()
+        render.use_border = False
+        yield
+    finally:
+        rig.rotation_euler, camera.matrix_basis, render.use_border = saved
 
 
 def crop_to_subject(scene: bpy.types.Scene, subject: bpy.types.Object) -> None:
