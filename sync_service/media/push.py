@@ -3,10 +3,10 @@
 A push reads the product, uploads the job's stills and turntable in one request (or reuses the
 uploads an earlier attempt recorded), and sets the product's images to: every image it already
 had, minus the previous render of the same preset and colour (in `replace` mode), with this
-render's six stills in angle order where that render was (or at the end), and the front view as
-thumbnail. This render's images are recognised by their upload URLs, so a second push of the
-same job, or a retry after a request whose answer was lost, finds them attached and keeps them
-instead of adding copies.
+render's stills in angle order (the six views, then a close-up a print adds, such as the neck
+label's) where that render was (or at the end), and the front view as thumbnail. This render's
+images are recognised by their upload URLs, so a second push of the same job, or a retry after
+a request whose answer was lost, finds them attached and keeps them instead of adding copies.
 
 What belongs to us is known from two records: our `media_pushes` rows and the product's
 `metadata["tshirt_renders"]` (job id -> preset, colour, design hash, upload and image ids),
@@ -39,7 +39,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from shared.angles import ANGLE_IDS, THUMBNAIL_ANGLE
+from shared.angles import ANGLE_IDS, STILL_IDS, THUMBNAIL_ANGLE
 from shared.errors import NotFound, SyncFailed
 from shared.http import media_type
 from shared.jobs import JobStatus, MediaSyncStatus
@@ -99,7 +99,7 @@ def _files_to_push(job: RenderJob, storage: Storage) -> list[tuple[str, UploadFi
         if not stills:
             raise StoreRejected(f"Job {job.id} has no still images of {color} to push.",
                                 code="no_outputs")
-        chosen += [(role(colors, color, angle), stills[angle]) for angle in ANGLE_IDS
+        chosen += [(role(colors, color, angle), stills[angle]) for angle in STILL_IDS
                    if angle in stills]
         animation = next((o for o in outputs if o["kind"] == "animation"), None)
         if animation is not None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Set
 
-from shared.angles import ANGLE_IDS
+from shared.angles import STILL_IDS
 
 from ..jobs.publish import PublishOptions
 from .sink import MediaSink, Product
@@ -45,7 +45,7 @@ def link_variants(sink: MediaSink, product: Product, color: str, image_ids: dict
         return [], [f"No variant of product {product.id} has the colour {color} (its colour "
                     f"values: {values}); its images are on the product level, shown with "
                     f"every variant. Map a value word to a colour with color_values."]
-    for angle in ANGLE_IDS:
+    for angle in STILL_IDS:  # a close-up a print adds too
         if angle in image_ids:
             sink.link_image(product.id, image_ids[angle], variant_ids)
     return variant_ids, []

@@ -23,7 +23,7 @@ import requests
 from flask import Flask
 from PIL import Image
 
-from shared.angles import ANGLE_IDS
+from shared.angles import ANGLE_IDS, STILL_IDS
 from shared.job_colors import color_dir
 from shared.jobs import JobSource, JobStatus
 from shared.prints import PrintSpec
@@ -37,9 +37,10 @@ from sync_service.queue.runtime import get_queue
 
 TOKEN = "medusa-test-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
-#: A distinct colour per angle, so a wrong order shows as wrong bytes.
+#: A distinct colour per still (the six views and the neck label's close-up), so a wrong order
+#: shows as wrong bytes.
 ANGLE_COLORS = [(230, 30, 30), (30, 200, 30), (30, 30, 230), (220, 220, 20), (20, 200, 200),
-                (200, 20, 200)]
+                (200, 20, 200), (120, 60, 10)]
 
 
 def png_bytes(color: tuple[int, int, int], size: int = 16, mark: int = 0) -> bytes:
@@ -93,12 +94,13 @@ def make_app(data_dir: Path, monkeypatch: pytest.MonkeyPatch
 
 
 def completed_job(app: Flask, product_id: str, *, preset: str = "chest-medium",
-                  color: str = "#1b2a4a", mark: int = 0, animation: bool = True) -> str:
+                  color: str = "#1b2a4a", mark: int = 0, animation: bool = True,
+                  angles: tuple[str, ...] = ANGLE_IDS) -> str:
     """A completed render with real small PNG outputs, made through the service's functions
     (no Blender): the job is reported by the add-on, its outputs written to its folder, and it
     goes `rendering -> completed` with the outputs recorded. `color` may be a comma list: each
     colour's outputs are then in its folder, as a several-colour render writes them, and each
-    colour's stills differ. Returns the job id."""
+    colour's stills differ; `angles` are the stills it has. Returns the job id."""
     service = app.extensions["tshirt"]
     design = png_bytes((10, 10, 10), mark=mark)
     info = DesignInfo(kind="png", width=16, height=16, size_bytes=len(design),
@@ -124,9 +126,10 @@ def completed_job(app: Flask, product_id: str, *, preset: str = "chest-medium",
 
         for shade, hex_color in enumerate(options.colors or (options.color,)):
             folder = f"{color_dir(hex_color)}/" if several else ""
-            for index, angle in enumerate(ANGLE_IDS):
+            for angle in angles:
                 write("still", angle, f"{folder}{angle}.png",
-                      png_bytes(ANGLE_COLORS[index], mark=mark + 1000 * shade), hex_color)
+                      png_bytes(ANGLE_COLORS[STILL_IDS.index(angle)], mark=mark + 1000 * shade),
+                      hex_color)
             if animation:
                 write("animation", None, f"{folder}turntable.mp4",
                       b"\x00\x00\x00\x18ftypmp42" + uuid.uuid4().bytes * 4, hex_color)
