@@ -313,7 +313,8 @@ class PrintResolution:
 def print_resolution(width_px: int, height_px: int, box_width: float, box_height: float,
                      unit: Literal["cm", "in"] = "cm") -> PrintResolution:
     """The resolution of an upright design scaled to fit a print box (keeping its aspect
-    ratio, as `presets.fit_design` places it): the side that fills the box sets the scale."""
+    ratio, as `prints.fit_print` places it at scale 1): the side that fills the box sets the
+    scale."""
     if width_px < 1 or height_px < 1 or box_width <= 0 or box_height <= 0:
         raise InvalidInput(f"Cannot print a {width_px} x {height_px} px design into a "
                            f"{box_width} x {box_height} {unit} box.")

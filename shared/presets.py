@@ -1,4 +1,5 @@
-"""The print placements and the maths that fits a design into one.
+"""The print placements, measured on a reference shirt (a design is fitted into one by
+`shared.prints`).
 
 Measurements are the ones print shops publish for DTG/screen printing on an adult tee, taken on
 a reference size-L shirt:
@@ -20,9 +21,9 @@ a reference size-L shirt:
   below the collar seam.
 - Minimum print resolution is 150 DPI at the printed size; 300 DPI is ideal.
 
-Panel coordinates (what `NormBox` uses) are normalised on the reference shirt's flat body panel,
-seen from the side being printed: x from 0 at the viewer's left side seam to 1 at the right one,
-y from 0 on the HPS line down to 1 at the hem (y grows downwards, like an image).
+A placement's position is in cm on the side it prints on, seen from outside that side: x from
+the centre line toward the viewer's right, y down from the HPS line (on a sleeve, both from the
+sleeve's centre).
 """
 
 from __future__ import annotations
@@ -57,19 +58,6 @@ SLEEVE_AREA_CM = (11.4, 11.4)
 
 
 @dataclass(frozen=True)
-class NormBox:
-    """A rectangle in panel coordinates: top-left corner, width and height, all in 0..1."""
-
-    x: float
-    y: float
-    w: float
-    h: float
-
-    def as_tuple(self) -> tuple[float, float, float, float]:
-        return (self.x, self.y, self.w, self.h)
-
-
-@dataclass(frozen=True)
 class Preset:
     """A print area on the reference shirt."""
 
@@ -98,18 +86,6 @@ class Preset:
             return -self.height_cm / 2
         neck_drop = FRONT_NECK_DROP_CM if self.side == "front" else BACK_NECK_DROP_CM
         return neck_drop + self.offset_cm
-
-    @property
-    def box(self) -> NormBox:
-        """The whole print area in panel coordinates (front and back only)."""
-        if self.side not in ("front", "back"):
-            raise ValueError(f"{self.id} is not on the body's flat panel.")
-        return NormBox(
-            x=(BODY_WIDTH_CM / 2 + self.center_x_cm - self.width_cm / 2) / BODY_WIDTH_CM,
-            y=self.top_cm / BODY_LENGTH_CM,
-            w=self.width_cm / BODY_WIDTH_CM,
-            h=self.height_cm / BODY_LENGTH_CM,
-        )
 
 
 def _inches(width: float, height: float) -> tuple[float, float]:
@@ -165,46 +141,3 @@ def get_preset(preset_id: str) -> Preset:
             f"Unknown preset {preset_id!r}; choose one of: {', '.join(PRESET_IDS)}.",
             code="unknown_preset",
         ) from None
-
-
-@dataclass(frozen=True)
-class Placement:
-    """Where a particular design prints and how sharp it will be."""
-
-    preset: Preset
-    #: The design's own rectangle in panel coordinates (inside `preset.box`).
-    box: NormBox
-    width_cm: float
-    height_cm: float
-    #: Effective print resolution: design pixels per printed inch (the same on both axes).
-    dpi: float
-
-    @property
-    def side(self) -> Side:
-        return self.preset.side
-
-    @property
-    def prints_blurry(self) -> bool:
-        return self.dpi < MIN_PRINT_DPI
-
-
-def fit_design(preset: Preset | str, width_px: int, height_px: int) -> Placement:
-    """Scale a design into a print area: keep its aspect ratio, centre it horizontally and align
-    it to the area's top edge, which is how printers place a design on the platen."""
-    if isinstance(preset, str):
-        preset = get_preset(preset)
-    if not (isinstance(width_px, int) and isinstance(height_px, int)) or width_px < 1 \
-            or height_px < 1:
-        raise InvalidInput(
-            f"A design must be at least 1 x 1 pixels, not {width_px!r} x {height_px!r}.",
-            code="invalid_input",
-        )
-    scale = min(preset.width_cm / width_px, preset.height_cm / height_px)  # cm per pixel
-    width_cm = width_px * scale
-    height_cm = height_px * scale
-    area = preset.box
-    w = width_cm / BODY_WIDTH_CM
-    h = height_cm / BODY_LENGTH_CM
-    box = NormBox(x=area.x + (area.w - w) / 2, y=area.y, w=w, h=h)
-    dpi = width_px / (width_cm / CM_PER_INCH)
-    return Placement(preset=preset, box=box, width_cm=width_cm, height_cm=height_cm, dpi=dpi)

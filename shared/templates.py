@@ -20,9 +20,11 @@ the service as well as inside Blender.
       "uv_map": "Print",
       "size": "L",                   # the garment size it represents ("reference_size" too)
       "landmarks": {"collar_front": [x, y, z], ...},  # metres, the model's Blender coordinates
-      "fabric": "jersey",
-      "print_panels": {"front": {"u_offset": 0}, "back": {"u_offset": 2}}
+      "fabric": "jersey"
     }
+
+A version-1 template's `print_panels` (where its UV layout put the panels) is still accepted
+and ignored: prints are projected from the landmarks now, never read through a UV map.
 
 Landmarks are in the coordinates the model has once in Blender (a glTF file's after the
 importer's Y-up to Z-up turn); the renderer adds the shift it makes when it centres the model.
@@ -80,7 +82,6 @@ class Template:
     directory: Path
     reference_size: str = "L"
     fabric: str = "jersey"
-    print_panels: dict[str, float] = field(default_factory=dict, compare=False, hash=False)
     #: metres, the model's Blender coordinates; keys from LANDMARK_NAMES (empty: all measured)
     landmarks: dict[str, tuple[float, float, float]] = field(
         default_factory=dict, compare=False, hash=False)
@@ -206,11 +207,6 @@ def load_template(directory: str | Path) -> Template:
         default_color = parse_color(_str(data, "default_color", path)).hex
     except InvalidInput as exc:
         raise _invalid(path, f"'default_color': {exc.message}") from None
-    panels_raw = data.get("print_panels", {"front": {"u_offset": 0}, "back": {"u_offset": 2}})
-    try:
-        panels = {str(k): float(v["u_offset"]) for k, v in panels_raw.items()}
-    except (AttributeError, KeyError, TypeError, ValueError) as exc:
-        raise _invalid(path, "'print_panels' must map a side to {\"u_offset\": number}.") from exc
     fabric = data.get("fabric", "jersey")
     if fabric not in FABRICS:
         raise _invalid(path, f"'fabric' must be one of {', '.join(FABRICS)}.")
@@ -231,7 +227,6 @@ def load_template(directory: str | Path) -> Template:
         directory=directory,
         reference_size=_size(data, path),
         fabric=fabric,
-        print_panels=panels,
         landmarks=landmarks,
     )
 
