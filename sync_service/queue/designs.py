@@ -7,13 +7,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from shared.errors import NotFound, TshirtError
-
 from ..jobs.storage import Storage
 from ..jobs.uploads import print_copy
 from ..models import RenderJob, RenderJobPrint
-from .gate import OUTAGE_ERRORS
-from .outcomes import Failure
+from .outcomes import Failure, fetch_failures
 from .remote import ServiceClient
 
 
@@ -38,12 +35,6 @@ def _fetch(job: RenderJob, row: RenderJobPrint, work: Path, storage: Storage,
             raise Failure("design_missing", "A design of the job is no longer stored.", False)
         return path
     target = work / Path(row.design_path).name
-    try:
+    with fetch_failures():
         client.download_design(job.id, target, row.design_sha256, position=row.position)
-    except OUTAGE_ERRORS:
-        raise
-    except NotFound as error:
-        raise Failure(error.code, error.message, False) from None
-    except TshirtError as error:
-        raise Failure(error.code, error.message, True) from None
     return target

@@ -10,14 +10,15 @@ per try, until it lands or the worker stops (the stall check then has the job).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-from shared.errors import InvalidTransition, TshirtError
+from shared.errors import InvalidTransition, NotFound, TshirtError
 from shared.jobs import JobStatus
 
 from ..config import QueueSettings
@@ -54,6 +55,21 @@ def failure_of(error: TshirtError) -> Failure:
         # A cancel we did not ask for (exit 130, SIGTERM from outside) is a crash to the queue.
         return Failure("render_crashed", one_line(error.message), True)
     return Failure(error.code, one_line(error.message), error.retryable)
+
+
+@contextlib.contextmanager
+def fetch_failures() -> Iterator[None]:
+    """What a worker fetches from the service (a design, a template): the service away passes
+    through (the job waits, no attempt spent), a file it no longer has fails the job, any
+    other refusal is worth another attempt."""
+    try:
+        yield
+    except OUTAGE_ERRORS:
+        raise
+    except NotFound as error:
+        raise Failure(error.code, error.message, False) from None
+    except TshirtError as error:
+        raise Failure(error.code, error.message, True) from None
 
 
 def unexpected_failure(job_id: str, error: Exception, root: Path) -> Failure:

@@ -46,7 +46,8 @@ class TokenRefused(SyncFailed):
     default_code = "service_token_refused"
 
 
-def _error_of(response: requests.Response) -> tuple[str, str]:
+def error_of(response: requests.Response) -> tuple[str, str]:
+    """The service's JSON error (code, message), or the HTTP status when it sent none."""
     try:
         body = response.json()
         return str(body.get("code", "http_error")), str(body.get("message", response.reason))
@@ -54,7 +55,7 @@ def _error_of(response: requests.Response) -> tuple[str, str]:
         return "http_error", f"HTTP {response.status_code} {response.reason}"
 
 
-def _unreachable(base_url: str, error: requests.RequestException) -> ServiceAway:
+def unreachable(base_url: str, error: requests.RequestException) -> ServiceAway:
     reason = type(error).__name__
     if isinstance(error, requests.ConnectionError):
         reason = "connection refused or host unreachable"
@@ -75,10 +76,10 @@ class ServiceClient:
     def _url(self, job_id: str, suffix: str = "") -> str:
         return f"{self.base_url}/admin/render-jobs/{job_id}{suffix}"
 
-    def _refuse_unusable(self, response: requests.Response) -> None:
+    def refuse_unusable(self, response: requests.Response) -> None:
         """Raise for the answers that say the service cannot be used now (see the module)."""
         if response.status_code in AWAY_STATUSES or response.status_code == STORAGE_FULL_STATUS:
-            _code, message = _error_of(response)
+            _code, message = error_of(response)
             raise ServiceAway(f"The service at {self.base_url} answered "
                               f"{response.status_code}: {message}")
         if response.status_code in (401, 403):
@@ -93,13 +94,13 @@ class ServiceClient:
         try:
             with self.session.get(f"{self.base_url}/admin/render-jobs",
                                   params={"limit": 1}) as response:
-                self._refuse_unusable(response)
-                if response.status_code != 200 or "items" not in _json(response):
+                self.refuse_unusable(response)
+                if response.status_code != 200 or "items" not in json_of(response):
                     raise InvalidInput(f"{self.base_url} answered HTTP {response.status_code} "
                                        "to /admin/render-jobs: it is not the T-shirt service.",
                                        code="service_unknown")
         except requests.RequestException as error:
-            raise _unreachable(self.base_url, error) from None
+            raise unreachable(self.base_url, error) from None
 
     def download_design(self, job_id: str, target: Path, sha256: str, position: int = 0
                         ) -> None:
@@ -109,12 +110,12 @@ class ServiceClient:
         try:
             with self.session.get(self._url(job_id, "/design"), params={"position": position},
                                   stream=True) as response:
-                self._refuse_unusable(response)
+                self.refuse_unusable(response)
                 if response.status_code == 404:
                     raise NotFound(f"The service no longer stores the design of {job_id}.",
                                    code="design_missing")
                 if response.status_code != 200:
-                    _code, message = _error_of(response)
+                    _code, message = error_of(response)
                     raise SyncFailed(f"Could not fetch the design of {job_id}: {message}",
                                      code="design_download_failed")
                 with open(target, "wb") as handle:
@@ -122,7 +123,7 @@ class ServiceClient:
                         digest.update(chunk)
                         handle.write(chunk)
         except requests.RequestException as error:
-            raise _unreachable(self.base_url, error) from None
+            raise unreachable(self.base_url, error) from None
         if digest.hexdigest() != sha256:
             raise SyncFailed(f"The design of {job_id} arrived damaged (sha256 differs).",
                              code="design_download_failed")
@@ -130,10 +131,10 @@ class ServiceClient:
     def job_status(self, job_id: str) -> str | None:
         try:
             with self.session.get(self._url(job_id)) as response:
-                self._refuse_unusable(response)
-                return _json(response).get("status") if response.status_code == 200 else None
+                self.refuse_unusable(response)
+                return json_of(response).get("status") if response.status_code == 200 else None
         except requests.RequestException as error:
-            raise _unreachable(self.base_url, error) from None
+            raise unreachable(self.base_url, error) from None
 
     def upload_outputs(self, job_id: str, out_dir: Path) -> None:
         """POST the manifest and every file it lists. Raises InvalidInput when the service
@@ -143,12 +144,12 @@ class ServiceClient:
             response = post_outputs(self.session, self._url(job_id, "/outputs"), out_dir,
                                     idempotency_key=f"{job_id}/outputs")
         except requests.RequestException as error:
-            raise _unreachable(self.base_url, error) from None
+            raise unreachable(self.base_url, error) from None
         with response:
             if response.status_code == 200:
                 return
-            self._refuse_unusable(response)
-            code, message = _error_of(response)
+            self.refuse_unusable(response)
+            code, message = error_of(response)
         if response.status_code == 409 and self.job_status(job_id) == JobStatus.COMPLETED:
             _log.info("job %s: outputs were already recorded (a retried upload)", job_id)
             return
@@ -156,7 +157,8 @@ class ServiceClient:
                            code=code if response.status_code in (409, 422) else "upload_refused")
 
 
-def _json(response: requests.Response) -> dict[str, object]:
+def json_of(response: requests.Response) -> dict[str, object]:
+    """The answer's JSON object; {} for anything else."""
     try:
         body = response.json()
     except ValueError:

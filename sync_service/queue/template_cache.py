@@ -28,9 +28,8 @@ from shared.templates import TEMPLATE_FILE
 
 from ..jobs import registered_templates
 from ..jobs.storage import Storage
-from .gate import OUTAGE_ERRORS
-from .outcomes import Failure
-from .remote import ServiceClient, _error_of, _json, _unreachable
+from .outcomes import fetch_failures
+from .remote import ServiceClient, error_of, json_of, unreachable
 
 _log = logging.getLogger(__name__)
 
@@ -54,14 +53,8 @@ class TemplateFolders:
             if registered_templates.is_registered(self.storage, template_id):
                 return str(registered_templates.folder(self.storage, template_id))
             return template_id
-        try:
+        with fetch_failures():
             return self._fetched(self.client, template_id)
-        except OUTAGE_ERRORS:
-            raise
-        except NotFound as error:
-            raise Failure(error.code, error.message, False) from None
-        except TshirtError as error:
-            raise Failure(error.code, error.message, True) from None
 
     def _fetched(self, client: ServiceClient, template_id: str) -> str:
         files = _listing(client, template_id)
@@ -100,7 +93,7 @@ def _url(client: ServiceClient, template_id: str, suffix: str) -> str:
 
 def _refused(response: requests.Response, template_id: str) -> TshirtError:
     """The error of an answer that is neither 200 nor the service being away."""
-    _code, message = _error_of(response)
+    _code, message = error_of(response)
     if response.status_code == 404:
         return NotFound(f"The service has no such file of template {template_id!r}: {message}",
                         code="template_missing")
@@ -112,12 +105,12 @@ def _listing(client: ServiceClient, template_id: str) -> list[dict[str, Any]]:
     """The files of a registered template (`name`, `size`, `sha256`); empty for others."""
     try:
         with client.session.get(_url(client, template_id, "")) as response:
-            client._refuse_unusable(response)  # the same rules as a design's download
+            client.refuse_unusable(response)  # the same rules as a design's download
             if response.status_code != 200:
                 raise _refused(response, template_id)
-            items = _json(response).get("items")
+            items = json_of(response).get("items")
     except requests.RequestException as error:
-        raise _unreachable(client.base_url, error) from None
+        raise unreachable(client.base_url, error) from None
     if not isinstance(items, list):
         raise SyncFailed(f"The service's file list of template {template_id!r} is not one.",
                          code="template_download_failed")
@@ -135,7 +128,7 @@ def _download(client: ServiceClient, template_id: str, name: str, target: Path,
     digest = hashlib.sha256()
     try:
         with client.session.get(_url(client, template_id, f"/{name}"), stream=True) as response:
-            client._refuse_unusable(response)
+            client.refuse_unusable(response)
             if response.status_code != 200:
                 raise _refused(response, template_id)
             with open(target, "wb") as handle:
@@ -143,7 +136,7 @@ def _download(client: ServiceClient, template_id: str, name: str, target: Path,
                     digest.update(chunk)
                     handle.write(chunk)
     except requests.RequestException as error:
-        raise _unreachable(client.base_url, error) from None
+        raise unreachable(client.base_url, error) from None
     if digest.hexdigest() != sha256:
         raise SyncFailed(f"File {name!r} of template {template_id!r} arrived damaged (sha256 "
                          "differs).", code="template_download_failed")

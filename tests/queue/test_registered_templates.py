@@ -21,6 +21,7 @@ from werkzeug.serving import make_server
 
 from sync_service.config import sqlite_url
 from sync_service.queue import template_cache
+from sync_service.queue.outcomes import Failure
 from sync_service.queue.runtime import get_queue
 
 MODEL = glb_bytes(padding=1000)
@@ -118,7 +119,7 @@ def test_a_damaged_template_download_is_not_cached(
         return [{**item, "sha256": "0" * 64} for item in listing(client, template_id)]
 
     monkeypatch.setattr(template_cache, "_listing", lying)
-    with pytest.raises(template_cache.Failure) as failure:
+    with pytest.raises(Failure) as failure:
         folders.ref("my-hoodie")
     assert failure.value.code == "template_download_failed" and failure.value.retryable
     cache = tmp_path / "worker-data" / template_cache.CACHE_DIR
