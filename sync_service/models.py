@@ -84,7 +84,20 @@ class RenderTemplate(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
-class RenderJob(Base):
+class StoredDesign:
+    """A design as stored: its location relative to the data directory, what it is, and its
+    upright size. The original name is for display only. A job carries its first print's."""
+
+    design_path: Mapped[str] = mapped_column(String(500))
+    design_name: Mapped[str] = mapped_column(String(200))
+    design_type: Mapped[str] = mapped_column(String(32))
+    design_size: Mapped[int] = mapped_column(Integer)
+    design_sha256: Mapped[str] = mapped_column(String(64))
+    design_width: Mapped[int] = mapped_column(Integer)
+    design_height: Mapped[int] = mapped_column(Integer)
+
+
+class RenderJob(StoredDesign, Base):
     __tablename__ = "render_jobs"
     __table_args__ = (
         CheckConstraint(one_of("preset", PRESET_IDS), name="preset"),
@@ -126,14 +139,6 @@ class RenderJob(Base):
     frames_done: Mapped[int] = mapped_column(Integer, default=0)
     frames_total: Mapped[int] = mapped_column(Integer, default=0)
 
-    #: The design, relative to the data directory; the original name is for display only.
-    design_path: Mapped[str] = mapped_column(String(500))
-    design_name: Mapped[str] = mapped_column(String(200))
-    design_type: Mapped[str] = mapped_column(String(32))
-    design_size: Mapped[int] = mapped_column(Integer)
-    design_sha256: Mapped[str] = mapped_column(String(64))
-    design_width: Mapped[int] = mapped_column(Integer)
-    design_height: Mapped[int] = mapped_column(Integer)
 
     #: Outputs as recorded from the manifest, each with a path relative to the data directory.
     outputs: Mapped[list[Any] | None] = mapped_column()
@@ -174,7 +179,7 @@ class RenderJob(Base):
         order_by="RenderJobPrint.position", cascade="all, delete-orphan", passive_deletes=True)
 
 
-class RenderJobPrint(Base):
+class RenderJobPrint(StoredDesign, Base):
     """One print of a job: a design at a placement, moved, scaled and turned (`shared.prints`).
     Prints that share an uploaded file share its stored location."""
 
@@ -193,14 +198,6 @@ class RenderJobPrint(Base):
     offset_y_cm: Mapped[float] = mapped_column(Float, default=0.0)
     scale: Mapped[float] = mapped_column(Float, default=1.0)
     rotation_deg: Mapped[float] = mapped_column(Float, default=0.0)
-    #: As on the job: relative to the data directory; the original name for display only.
-    design_path: Mapped[str] = mapped_column(String(500))
-    design_name: Mapped[str] = mapped_column(String(200))
-    design_type: Mapped[str] = mapped_column(String(32))
-    design_size: Mapped[int] = mapped_column(Integer)
-    design_sha256: Mapped[str] = mapped_column(String(64))
-    design_width: Mapped[int] = mapped_column(Integer)
-    design_height: Mapped[int] = mapped_column(Integer)
 
 
 class MediaPush(Base):
