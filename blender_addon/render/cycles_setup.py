@@ -15,6 +15,10 @@ import bpy
 
 from ..core.planning import RenderSettings
 
+# Diffuse cloth needs few bounces: the studio's light paths, capped by a pass's max_bounces.
+DIFFUSE_BOUNCES = 2
+GLOSSY_BOUNCES = 1
+
 _log = logging.getLogger(__name__)
 
 # Preferred order: OptiX is fastest on NVIDIA, then CUDA, HIP (AMD), Metal (Apple), oneAPI.
@@ -156,8 +160,10 @@ def configure(scene: bpy.types.Scene, settings: RenderSettings, device: Device) 
         cycles.denoising_prefilter = "FAST"
         cycles.denoising_input_passes = "RGB_ALBEDO_NORMAL"
         cycles.denoising_use_gpu = device.kind != "CPU"
+    # from the studio's light paths each time, never from the scene's current ones: a pass
+    # with none (the turntable's emission frames) must not leave the next stills without
     cycles.max_bounces = settings.max_bounces
-    cycles.diffuse_bounces = min(cycles.diffuse_bounces, settings.max_bounces)
-    cycles.glossy_bounces = min(cycles.glossy_bounces, settings.max_bounces)
+    cycles.diffuse_bounces = min(DIFFUSE_BOUNCES, settings.max_bounces)
+    cycles.glossy_bounces = min(GLOSSY_BOUNCES, settings.max_bounces)
     cycles.seed = 0
     cycles.use_animated_seed = False

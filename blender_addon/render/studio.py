@@ -18,7 +18,7 @@ import bpy
 from bpy_extras.object_utils import world_to_camera_view
 from mathutils import Vector
 
-from . import compat
+from . import compat, cycles_setup
 
 RIG_NAME = "TShirt_Rig"
 CAMERA_NAME = "TShirt_Camera"
@@ -304,8 +304,8 @@ def configure_render(scene: bpy.types.Scene, resolution: int = 1024, samples: in
     cycles.denoising_input_passes = "RGB_ALBEDO_NORMAL"
     # diffuse cloth needs few bounces; keeps CPU renders quick
     cycles.max_bounces = 4
-    cycles.diffuse_bounces = 2
-    cycles.glossy_bounces = 1
+    cycles.diffuse_bounces = cycles_setup.DIFFUSE_BOUNCES
+    cycles.glossy_bounces = cycles_setup.GLOSSY_BOUNCES
     cycles.transmission_bounces = 0
     cycles.volume_bounces = 0
     cycles.transparent_max_bounces = 2

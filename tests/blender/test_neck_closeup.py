@@ -6,8 +6,8 @@ that follow. Checked by pixels on tiny renders.
 
 One Blender process renders every job through the renderer (as a worker's batch would): the
 classic tee without a label, with one, and without one again (same pixels as the first), then
-the long-sleeve tee and a foreign glTF garment with a label, and last (a turntable's frame
-settings stay with the scene: nothing is compared after it) a label with a turntable.
+the long-sleeve tee and a foreign glTF garment with a label, a label with a turntable, and the
+first job once more (a turntable's frame settings must not stay with the scene).
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ def renders(tmp_path_factory) -> dict:
     Image.new("RGBA", (200, 200), (0, 170, 0, 255)).save(root / "chest.png")
     chest = {"design": str(root / "chest.png"), "preset": "chest-medium"}
     label = {"design": str(root / "label.png"), "preset": "neck-label"}
-    names = ("before", "label", "after", "long", "foreign", "turning")
+    names = ("before", "label", "after", "long", "foreign", "turning", "after_turning")
     jobs = [
         {"prints": [chest], **FAST},
         {"prints": [chest, label], **FAST},
@@ -79,6 +79,7 @@ def renders(tmp_path_factory) -> dict:
         {"prints": [label], **FAST, "template": str(_foreign_template(root))},
         # a turntable (2 frames) after the stills: it must see the normal camera
         {"prints": [chest, label], **FAST, "animation": {"frames": 2, "format": "png"}},
+        {"prints": [chest], **FAST},
     ]
     for name, job in zip(names, jobs, strict=True):
         job["output_dir"] = str(root / name)
@@ -118,9 +119,12 @@ def test_a_job_without_a_neck_label_renders_no_close_up(renders):
 
 
 def test_the_normal_camera_comes_back_for_the_turntable_and_later_jobs(renders):
-    before, after = (load_rgba(renders["folders"][n] / "front_0deg.png")
-                     for n in ("before", "after"))
+    before, after, after_turning = (load_rgba(renders["folders"][n] / "front_0deg.png")
+                                    for n in ("before", "after", "after_turning"))
     assert np.array_equal(before, after)  # the same job, before and after a close-up
+    # ... and after a turntable, whose emission-only frames render without light bounces (the
+    # next stills once kept none: up to 49/255 darker)
+    assert np.array_equal(before, after_turning)
     cameras = renders["cameras"]
     assert cameras[1] == cameras[0] == cameras[2]
     # the turntable's first frame faces the front as a view does: the whole shirt, not a
