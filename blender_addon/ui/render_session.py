@@ -167,9 +167,8 @@ def load_image(path: str | Path, name: str) -> bpy.types.Image | None:
 def load_results(settings, output_dir: str, wanted: Iterable[str]) -> int:
     """Load the finished stills as ``tshirt_<angle>`` images and list them in the panel."""
     settings.results.clear()
-    labels = dict(panel_logic.angle_choices())
     files = render_job.still_files(output_dir, wanted)
-    for angle_id in angles.ANGLE_IDS:
+    for angle_id in angles.STILL_IDS:  # a neck label's close-up after the six views
         path = files.get(angle_id)
         image = load_image(path, RESULT_IMAGE_PREFIX + angle_id) if path else None
         if image is None:
@@ -178,7 +177,7 @@ def load_results(settings, output_dir: str, wanted: Iterable[str]) -> int:
             image.preview_ensure()
         item = settings.results.add()
         item.angle = angle_id
-        item.label = labels.get(angle_id, angle_id)
+        item.label = angles.get_angle(angle_id).label
         item.image = image
     return len(settings.results)
 
