@@ -212,18 +212,26 @@ def place_prints(prints: tuple[PrintSpec, ...],
     return placed
 
 
+def sharpness(placed: PlacedPrint) -> PrintResolution:
+    """How sharp a print is at its final size."""
+    quality = ("blurry" if placed.dpi < MIN_PRINT_DPI else
+               "acceptable" if placed.dpi < IDEAL_PRINT_DPI else "sharp")
+    return PrintResolution(placed.dpi, quality)
+
+
+def print_warning(placed: PlacedPrint, position: int, count: int) -> str:
+    """The resolution sentence of print `position` (0-based) of a job of `count` prints, at its
+    final size; naming the print when there are several (one print reads as a version-1 job's
+    warning did); empty for a print that is sharp."""
+    warning = sharpness(placed).warning
+    if warning and count > 1:
+        return f"Print {position + 1} ({placed.spec.preset}): {warning}"
+    return warning
+
+
 def print_warnings(placed: list[PlacedPrint]) -> list[str]:
-    """The print-resolution sentences of a job, each at its print's final size; with several
-    prints each names its print (one print reads as a version-1 job's warning did)."""
-    warnings = []
-    for index, fitted in enumerate(placed, start=1):
-        quality = ("blurry" if fitted.dpi < MIN_PRINT_DPI else
-                   "acceptable" if fitted.dpi < IDEAL_PRINT_DPI else "sharp")
-        warning = PrintResolution(fitted.dpi, quality).warning
-        if warning:
-            prefix = f"Print {index} ({fitted.spec.preset}): " if len(placed) > 1 else ""
-            warnings.append(prefix + warning)
-    return warnings
+    """Every print's resolution sentence (the CLI's, the manifest's and the job's warnings)."""
+    return [w for i, p in enumerate(placed) if (w := print_warning(p, i, len(placed)))]
 
 
 def read_spec_prints(what: str, values: dict) -> tuple[PrintSpec, ...]:

@@ -15,7 +15,7 @@ from sqlalchemy import Row
 from shared.errors import InvalidInput, NotFound
 from shared.job_colors import check_output_name
 from shared.jobs import JobSource, JobStatus, MediaSyncStatus, progress_percent
-from shared.prints import MAX_PRINTS
+from shared.prints import MAX_PRINTS, print_warning
 from shared.validation import check_safe_id
 
 from ..config import MAX_JOB_REQUEST_BYTES, MAX_MANIFEST_BYTES, MAX_OUTPUTS_REQUEST_BYTES
@@ -117,8 +117,8 @@ def job_to_dict(job: RenderJob | Row[Any], print_rows: Sequence[Any] | None = No
 def _print_to_dict(row: Any, count: int, base: str) -> dict[str, Any]:
     """One print of a job: its placement, its design, how sharp it prints at its final size
     (the width and height are the upright image's, `shared.validation`)."""
-    sharpness = prints.resolution(prints.spec_of(row, row.design_path), row.design_width,
-                                  row.design_height)
+    placed = prints.placed(prints.spec_of(row, row.design_path), row.design_width,
+                           row.design_height)
     return {
         "position": row.position, "preset": row.preset,
         "offset_cm": [row.offset_x_cm, row.offset_y_cm], "scale": row.scale,
@@ -127,8 +127,8 @@ def _print_to_dict(row: Any, count: int, base: str) -> dict[str, Any]:
                    "size_bytes": row.design_size, "sha256": row.design_sha256,
                    "width": row.design_width, "height": row.design_height,
                    "url": f"{base}/design?position={row.position}"},
-        "dpi": round(sharpness.dpi, 1),
-        "warnings": prints.print_warnings(row.position, count, row.preset, sharpness),
+        "dpi": round(placed.dpi, 1),
+        "warnings": [w for w in [print_warning(placed, row.position, count)] if w],
     }
 
 

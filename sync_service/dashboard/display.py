@@ -11,9 +11,9 @@ from shared.angles import STILLS, THUMBNAIL_ANGLE
 from shared.design_image import PrintResolution
 from shared.jobs import RUNNING, JobStatus, MediaSyncStatus
 from shared.presets import PRESETS
-from shared.prints import PrintSpec
+from shared.prints import PrintSpec, sharpness
 
-from ..jobs.prints import resolution
+from ..jobs.prints import placed
 
 #: Statuses a job can still leave by itself: the pages keep polling while a job is in one.
 LIVE_STATUSES = frozenset({JobStatus.PENDING, *RUNNING})
@@ -78,7 +78,7 @@ def print_resolutions(job: dict[str, Any]) -> list[tuple[dict[str, Any],
         spec = PrintSpec(design=item["design"]["name"], preset=item["preset"],
                          offset_cm=tuple(item["offset_cm"]), scale=item["scale"],
                          rotation_deg=item["rotation_deg"])
-        found.append((item, resolution(spec, width, height)))
+        found.append((item, sharpness(placed(spec, width, height))))
     return found
 
 

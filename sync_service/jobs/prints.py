@@ -15,7 +15,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from shared.design_image import PrintResolution, print_resolution
 from shared.errors import InvalidInput
 from shared.presets import get_preset
 from shared.prints import PlacedPrint, PrintSpec, fit_print, parse_prints, place_prints
@@ -154,19 +153,6 @@ def stored_prints(job: RenderJob) -> list[JobPrint]:
     return prints
 
 
-def resolution(spec: PrintSpec, width: int, height: int) -> PrintResolution:
-    """How sharp a `width` x `height` design prints where `spec` puts it: at its final size,
-    after the scale."""
-    box = fit_print(spec, width, height).box
-    return print_resolution(width, height, box.width_cm, box.height_cm)
-
-
-def print_warnings(index: int, count: int, preset: str, sharpness: PrintResolution
-                   ) -> list[str]:
-    """The print-resolution sentence of print `index` (0-based) of `count`: naming the print
-    when there are several; none for a print that is sharp."""
-    if not sharpness.warning:
-        return []
-    if count == 1:
-        return [sharpness.warning]
-    return [f"Print {index + 1} ({preset}): {sharpness.warning}"]
+def placed(spec: PrintSpec, width: int, height: int) -> PlacedPrint:
+    """Where a stored print's `width` x `height` design lands (for its DPI and warning)."""
+    return fit_print(spec, width, height)
