@@ -16,13 +16,12 @@ from shared.errors import InvalidInput, NotFound
 from shared.job_colors import check_output_name
 from shared.jobs import JobSource, JobStatus, MediaSyncStatus, progress_percent
 from shared.prints import MAX_PRINTS, print_warning
-from shared.validation import check_safe_id
 
 from ..config import MAX_JOB_REQUEST_BYTES, MAX_MANIFEST_BYTES, MAX_OUTPUTS_REQUEST_BYTES
 from ..db import get_session
 from ..errors import BadRequest, Conflict
 from ..jobs import commands, forms, prints, queries, transitions
-from ..jobs.publish import PublishOptions, parse_publish
+from ..jobs.publish import PublishOptions
 from ..media.push import allow_again, push_status
 from ..models import RenderJob
 from . import bodies
@@ -159,30 +158,16 @@ def _json_body() -> dict[str, Any]:
 def create_job() -> tuple[dict[str, Any], int]:
     # a design for each print (`jobs.prints`): more than one design's worth
     request.max_content_length = MAX_JOB_REQUEST_BYTES
-    session = get_session()
-    form = request.form
-    wanted = prints.requested_prints(form, request.files)
-    product_id = form.get("product_id", "")
-    if not product_id:
-        raise BadRequest("The field 'product_id' is required.")
-    check_safe_id(product_id, "product id")
-    # with a store configured, it must have the product; a store that cannot be asked
-    # answers a warning instead (202: the push waits for the store anyway)
-    store_warning = _ext().check_product(product_id)
-    source = forms.parse_source(form.get("source"))
-    options = forms.parse_options(session, form, [spec.preset for spec in wanted])
-    publish = parse_publish(form)
-    job_prints = prints.checked_prints(wanted, request.files)
-    job, created = commands.create_once(
-        session, _ext().storage, idempotency_key=_idempotency_key(), product_id=product_id,
-        options=options, prints=job_prints, source=source, publish=publish.to_dict(),
-        store_configured=_ext().push is not None,
-    )
-    if created and source == JobSource.API:
-        _ext().enqueue(job.id)
-    body = job_to_dict(job)
-    if store_warning:
-        body["warnings"].append(store_warning)
+    ext = _ext()
+    made = commands.create_requested(
+        get_session(), ext.storage, request.form, request.files,
+        check_product=ext.check_product, store_configured=ext.push is not None,
+        idempotency_key=request.headers.get("Idempotency-Key"))
+    if made.created and made.job.source == JobSource.API:
+        ext.enqueue(made.job.id)
+    body = job_to_dict(made.job)
+    if made.store_warning:  # 202 all the same: the push waits for the store
+        body["warnings"].append(made.store_warning)
     return body, 202
 
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
@@ -22,13 +23,13 @@ from sqlalchemy.orm import Session
 from shared.contracts import Manifest
 from shared.errors import InvalidInput
 from shared.jobs import RUNNING, JobSource, JobStatus, MediaSyncStatus
-from shared.validation import ascii_filename
+from shared.validation import ascii_filename, check_safe_id
 
-from ..errors import Conflict
+from ..errors import BadRequest, Conflict
 from ..ids import new_job_id
 from ..models import RenderJob, RenderJobPrint, utcnow
-from .forms import JobOptions, options_of, parse_options
-from .prints import JobPrint, stored_prints, with_first_preset
+from .forms import JobOptions, options_of, parse_options, parse_source
+from .prints import JobPrint, checked_prints, requested_prints, stored_prints, with_first_preset
 from .publish import PublishOptions, parse_publish
 from .queries import get_job, job_colors
 from .storage import Storage
@@ -146,6 +147,43 @@ def create_once(session: Session, storage: Storage, *, idempotency_key: str | No
         if existing is None:
             raise
         return existing, False
+
+
+@dataclass(frozen=True)
+class Requested:
+    """What a create request led to: the job, whether this request made it (False: an earlier
+    one with the same Idempotency-Key did), and a warning for the submitter when the store
+    could not be asked about the product."""
+
+    job: RenderJob
+    created: bool
+    store_warning: str | None
+
+
+def create_requested(session: Session, storage: Storage, form: Mapping[str, Any],
+                     files: Mapping[str, Any], *, check_product: Callable[[str], str | None],
+                     store_configured: bool, idempotency_key: str | None = None) -> Requested:
+    """A job from a create request's fields and file parts (`POST /admin/render-jobs`, and the
+    dashboard's submit form in the same shape): every field and every print checked before
+    anything is stored. `check_product` asks the store (raising when it lacks the product);
+    `idempotency_key` is the header as sent. The caller queues a new job from the API."""
+    wanted = requested_prints(form, files)
+    product_id = form.get("product_id", "")
+    if not product_id:
+        raise BadRequest("The field 'product_id' is required.")
+    check_safe_id(product_id, "product id")
+    # with a store configured, it must have the product; a store that cannot be asked
+    # answers a warning instead (the push waits for the store anyway)
+    store_warning = check_product(product_id)
+    source = parse_source(form.get("source"))
+    options = parse_options(session, form, [spec.preset for spec in wanted])
+    publish = parse_publish(form)
+    job_prints = checked_prints(wanted, files)
+    job, created = create_once(
+        session, storage, idempotency_key=check_idempotency_key(idempotency_key),
+        product_id=product_id, options=options, prints=job_prints, source=source,
+        publish=publish.to_dict(), store_configured=store_configured)
+    return Requested(job, created, store_warning)
 
 
 def _live_retry(session: Session, job_id: str) -> RenderJob | None:
