@@ -14,6 +14,7 @@ from shared.colors import COMMON_SHIRT_COLORS
 from shared.errors import InvalidInput, TshirtError
 from shared.jobs import JobStatus, MediaSyncStatus
 from shared.presets import CM_PER_INCH, IDEAL_PRINT_DPI, MIN_PRINT_DPI, PRESETS
+from shared.prints import MAX_OFFSET_CM, MAX_PRINTS, MAX_SCALE, MIN_SCALE
 from shared.quality import DEFAULT_QUALITY, QUALITY_LEVELS
 
 from ..api import health, render_jobs, templates
@@ -23,7 +24,7 @@ from ..media.push import push_status
 from . import listing, session
 from .blueprint import bp, page, safe_next, service
 from .display import push_words
-from .submit import submit_jobs
+from .submit import print_rows, submit_job
 
 # -- the job list ------------------------------------------------------------------------------
 
@@ -139,7 +140,13 @@ def design(job_id: str) -> Response:
 def _form_page(values: MultiDict[str, str], problem: str | None = None,
                status: int = 200) -> tuple[str, int]:
     active = [t for t in templates.list_templates()["items"] if t["active"]]
+    chosen = next((t for t in active if t["id"] == values.get("template_id")),
+                  next((t for t in active if t["is_default"]), active[0] if active else None))
     return page("submit.html", status, values=values, problem=problem, presets=PRESETS,
+                rows=print_rows(values)[:MAX_PRINTS], max_prints=MAX_PRINTS,
+                supported=set(chosen["supported_presets"] or PRESETS) if chosen else set(PRESETS),
+                chosen_template=chosen["id"] if chosen else None,
+                limits={"offset": MAX_OFFSET_CM, "min_scale": MIN_SCALE, "max_scale": MAX_SCALE},
                 shirt_colors=COMMON_SHIRT_COLORS, templates=active, qualities=QUALITY_LEVELS,
                 default_quality=DEFAULT_QUALITY, min_dpi=MIN_PRINT_DPI,
                 ideal_dpi=IDEAL_PRINT_DPI, cm_per_inch=CM_PER_INCH,
@@ -154,13 +161,11 @@ def new_job() -> tuple[str, int]:
 @bp.post("/new")
 def submit() -> Any:
     try:
-        created = submit_jobs(get_session(), service(), request.form,
-                              request.files.get("design"))
+        created = submit_job(get_session(), service(), request.form,
+                             request.files.getlist("design"))
     except TshirtError as error:
         return _form_page(request.form, problem=error.message, status=error.http_status)
-    if len(created) == 1:
-        return redirect(url_for("dashboard.job", job_id=created[0].id), code=303)
-    return redirect(url_for("dashboard.jobs", product_id=created[0].product_id), code=303)
+    return redirect(url_for("dashboard.job", job_id=created.id), code=303)
 
 
 @bp.get("/templates")

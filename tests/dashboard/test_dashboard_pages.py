@@ -17,6 +17,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from PIL import Image
 from queue_helpers import TOKEN
+from werkzeug.datastructures import FileStorage
 
 from shared.jobs import MediaSyncStatus
 from shared.presets import PRESETS
@@ -43,11 +44,14 @@ def api_job(client: FlaskClient, **fields: Any) -> dict[str, Any]:
 
 
 def form(csrf: str, **fields: Any) -> dict[str, Any]:
-    """The submit form's fields, with `fields` changed (None leaves one out)."""
+    """The submit form's fields, with `fields` changed (None leaves one out; a list repeats a
+    field, as the print rows do)."""
     values = {"csrf_token": csrf, "product_id": "prod_form", "preset": "chest-medium",
               "color": "#111111", "quality": "preview", "background": "transparent",
               "animation": "on", "design": (io.BytesIO(png()), "shirt.png"), **fields}
-    return multipart({key: value for key, value in values.items() if value is not None})
+    return multipart({key: [FileStorage(*item) if isinstance(item, tuple) else item
+                            for item in value] if isinstance(value, list) else value
+                      for key, value in values.items() if value is not None})
 
 
 def jobs_in(app: Flask) -> list[RenderJob]:
@@ -223,22 +227,81 @@ def test_pages_allow_only_their_own_scripts_and_styles(logged_in: tuple[FlaskCli
 # -- submitting --------------------------------------------------------------------------------
 
 
-def test_submitting_makes_and_queues_a_job_per_colour(logged_in: tuple[FlaskClient, str],
-                                                      app: Flask) -> None:
+def test_submitting_makes_and_queues_one_job_with_every_colour(
+        logged_in: tuple[FlaskClient, str], app: Flask) -> None:
     client, csrf = logged_in
     response = client.post("/dashboard/new", **form(csrf, color="white",
                                                     more_colors="navy, #c8102e, white"))
     assert response.status_code == 303
-    assert response.headers["Location"] == "/dashboard/?product_id=prod_form"
-    jobs = jobs_in(app)
-    assert sorted(j.color for j in jobs) == ["#1f2a44", "#c8102e", "#ffffff"]
-    assert {(j.preset, j.quality, j.animation, j.design_name) for j in jobs} == \
-        {("chest-medium", "preview", True, "shirt.png")}
-    assert sorted(app.extensions["tshirt"].enqueued) == sorted(j.id for j in jobs)
+    [job] = jobs_in(app)
+    assert response.headers["Location"] == f"/dashboard/jobs/{job.id}"
+    assert (job.color, job.colors) == ("#ffffff", ["#ffffff", "#1f2a44", "#c8102e"])
+    assert (job.preset, job.quality, job.animation, job.design_name) == \
+        ("chest-medium", "preview", True, "shirt.png")
+    assert app.extensions["tshirt"].enqueued == [job.id]
     one = client.post("/dashboard/new", **form(csrf, animation=None, preset="back-large"))
     job = jobs_in(app)[-1]
     assert one.headers["Location"] == f"/dashboard/jobs/{job.id}"
-    assert (job.preset, job.animation) == ("back-large", False)
+    assert (job.preset, job.animation, job.colors) == ("back-large", False, None)
+
+
+def _comparable(job: dict[str, Any]) -> dict[str, Any]:
+    """A job's JSON without what differs between any two jobs (ids, times, URLs)."""
+    skip = {"id", "url", "created_at", "updated_at", "design"}
+    return {**{k: v for k, v in job.items() if k not in skip},
+            "prints": [{k: v for k, v in p.items() if k != "design"} | {
+                "design": {k: v for k, v in p["design"].items() if k != "url"}}
+                for p in job["prints"]]}
+
+
+def test_a_two_colour_two_print_submit_is_the_job_the_api_makes(
+        logged_in: tuple[FlaskClient, str], app: Flask) -> None:
+    client, csrf = logged_in
+    rows = {"preset": ["chest-medium", "back-large"], "offset_x_cm": ["0", "1"],
+            "offset_y_cm": ["5", ""], "scale": ["0.5", "0.8"], "rotation_deg": ["", "10"]}
+    response = client.post("/dashboard/new", **form(
+        csrf, color=["white", "navy"], **rows,
+        design=[(io.BytesIO(png()), "front.png"), (io.BytesIO(png(80, 60)), "back.png")]))
+    assert response.status_code == 303, response.text
+    [job] = jobs_in(app)
+    assert response.headers["Location"] == f"/dashboard/jobs/{job.id}"
+    assert job.colors == ["#ffffff", "#1f2a44"]
+    with app.extensions["tshirt"].db.session() as db:
+        stored = [(p.position, p.preset, p.offset_x_cm, p.offset_y_cm, p.scale,
+                   p.rotation_deg, p.design_name, p.design_width)
+                  for p in db.get(RenderJob, job.id).prints]
+    assert stored == [
+        (0, "chest-medium", 0.0, 5.0, 0.5, 0.0, "front.png", 400),
+        (1, "back-large", 1.0, 0.0, 0.8, 10.0, "back.png", 80)]
+    assert app.extensions["tshirt"].enqueued == [job.id]
+    prints = [{"file": "front", "preset": "chest-medium", "offset_cm": [0, 5], "scale": 0.5},
+              {"file": "back", "preset": "back-large", "offset_cm": [1, 0], "scale": 0.8,
+               "rotation_deg": 10}]
+    data = {"product_id": "prod_form", "color": "white,navy", "prints": json.dumps(prints),
+            "quality": "preview", "front": (io.BytesIO(png()), "front.png"),
+            "back": (io.BytesIO(png(80, 60)), "back.png")}
+    api = client.post("/admin/render-jobs", headers=AUTH, **multipart(data))
+    assert api.status_code == 202, api.json
+    mine = client.get(f"/admin/render-jobs/{job.id}", headers=AUTH).json
+    assert _comparable(mine) == _comparable(api.json)
+
+
+def test_an_out_of_area_print_is_refused_on_the_form_and_stores_nothing(
+        logged_in: tuple[FlaskClient, str], app: Flask) -> None:
+    client, csrf = logged_in
+    storage = app.extensions["tshirt"].storage
+    response = client.post("/dashboard/new", **form(
+        csrf, preset=["chest-medium", "back-large"], offset_y_cm=["0", "50"],
+        design=[(io.BytesIO(png()), "front.png"), (io.BytesIO(png()), "back.png")]))
+    assert response.status_code == 422
+    assert re.search(r'role="alert">Print 2 \(back-large\) leaves the back printable area by '
+                     r'[0-9.]+ cm at the bottom', response.text)
+    assert jobs_in(app) == [] and app.extensions["tshirt"].enqueued == []
+    assert not any(storage.root.rglob("*.png"))
+    # the refused form shows both rows again as they were typed
+    assert response.text.count('class="print-row"') == 2
+    assert 'name="offset_y_cm" value="50"' in response.text
+    assert re.search(r'value="back-large"[^>]*selected', response.text)
 
 
 @pytest.mark.parametrize("fields,status,words", [
@@ -249,6 +312,10 @@ def test_submitting_makes_and_queues_a_job_per_colour(logged_in: tuple[FlaskClie
     ({"preset": "sleeve"}, 422, "Unknown preset"),
     ({"design": (io.BytesIO(b"GIF89a not a design"), "d.gif")}, 415, "PNG or JPEG"),
     ({"design": None}, 400, "Choose a design file"),
+    ({"color": "navy", "more_colors": ",".join(f"#0000{n:02x}" for n in range(13))}, 422,
+     "one job renders at most 12"),
+    ({"scale": "big"}, 422, "The scale must be a number, not &#39;big&#39;."),
+    ({"preset": ["chest-medium", "back-large"]}, 400, "Print 2: choose a design file"),
 ])
 def test_a_bad_submission_creates_nothing_and_says_why(
         logged_in: tuple[FlaskClient, str], app: Flask, fields: dict[str, Any], status: int,
@@ -277,6 +344,24 @@ def test_the_form_offers_every_placement_with_its_print_size(
     # The print areas in inches, from the centimetres shared/presets.py measures them in.
     assert re.search(r'value="chest-medium" data-width-in="10.0"\s+data-height-in="12.008"', html)
     assert 'data-min-dpi="150" data-ideal-dpi="300"' in html
+
+
+def test_the_placements_are_the_chosen_templates(logged_in: tuple[FlaskClient, str]) -> None:
+    client, csrf = logged_in
+    made = client.post("/admin/render-templates", headers=AUTH, json={
+        "id": "front-only", "name": "Front only", "supported_presets": ["chest-medium"]})
+    assert made.status_code == 201, made.json
+    html = client.get("/dashboard/new?template_id=front-only").text
+    assert 'data-presets="chest-medium"' in html  # what the script limits the lists to
+    offered = re.findall(r'<option value="([a-z-]+)" data-width-in="[0-9.]+"\s+'
+                         r'data-height-in="[0-9.]+"\s+(disabled hidden)?', html)
+    assert [preset for preset, off in offered if not off] == ["chest-medium"]
+    # a form posted without the script, with another template's placement, says why
+    response = client.post("/dashboard/new", **form(csrf, template_id="front-only",
+                                                    preset="back-large"))
+    assert response.status_code == 422
+    assert "Template &#39;front-only&#39; does not support preset &#39;back-large&#39;" in \
+        response.text
 
 
 # -- the list and a job ------------------------------------------------------------------------
