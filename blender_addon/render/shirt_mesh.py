@@ -158,8 +158,10 @@ class _Builder:
                 beta = math.radians(58.0) * (1.0 - k * k)
                 d3 = (d3 * math.cos(beta) + Vector((0.0, 0.0, 1.0)) * math.sin(beta)).normalized()
             rise = p3.z - p0.z
-            p1 = p0 + Vector((0.0, 0.0, 0.55 * rise))
-            p2 = p3 - d3 * (0.5 * max(flat.length, 0.04) + 0.15 * rise)
+            # the chest and back stay upright above the armpits and turn over a broad,
+            # nearly level shoulder: a flat front in profile, not a dome
+            p1 = p0 + Vector((0.0, 0.0, 0.62 * rise))
+            p2 = p3 - d3 * (0.85 * max(flat.length, 0.04) + 0.1 * rise)
             for r in range(1, n_up + 1):
                 t = r / n_up
                 column.append(bm.verts.new(shape.bezier(p0, p1, p2, p3, t)))

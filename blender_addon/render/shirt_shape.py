@@ -67,9 +67,13 @@ class TeeMeasurements:
     armhole_depth: float = 0.245  # HPS line to underarm
     chest_depth: float = 0.125  # half depth of the torso (front to centre)
     hem_depth: float = 0.118
-    sleeve_length: float = 0.20  # shoulder point to sleeve hem, along the top
+    sleeve_length: float = 0.22  # shoulder point to sleeve hem, along the top
     sleeve_opening_radius: float = 0.064
-    sleeve_drop_deg: float = 42.0  # sleeve top line below horizontal
+    sleeve_drop_deg: float = 44.0  # sleeve top line below horizontal
+    # the hem is cut on the bias of the arm, as a hanging sleeve falls: its opening faces this
+    # far below horizontal (toward the floor, not at a side camera), the top line the longer
+    hem_facing_deg: float = 66.0
+    hem_flatten: float = 0.8  # the empty opening sags shut: its depth over its height
     collar_height: float = 0.021
     thickness: float = 0.0028
     fold_amplitude: float = 0.007
@@ -92,11 +96,12 @@ class TeeMeasurements:
         drop = math.radians(self.sleeve_drop_deg)
         d_top = Vector((math.cos(drop), 0.0, -math.sin(drop)))
         top_end = shoulder + d_top * self.sleeve_length
-        # the hem is square to the sleeve: the underarm end sits one opening-diameter below
-        normal = Vector((-math.sin(drop), 0.0, -math.cos(drop)))
-        bottom_end = top_end + normal * (2.0 * self.sleeve_opening_radius)
+        # the underarm end sits one opening-diameter from the top's, across the biased hem
+        facing = math.radians(self.hem_facing_deg)
+        across = Vector((-math.sin(facing), 0.0, -math.cos(facing)))
+        bottom_end = top_end + across * (2.0 * self.sleeve_opening_radius)
         root_ry = self.chest_depth * 0.68
-        end_ry = self.sleeve_opening_radius * 0.92
+        end_ry = self.sleeve_opening_radius * self.hem_flatten
 
         n_r = res.sleeve_rings
         fine = [0.885, 0.905, 0.925, 0.945, 0.965, 0.985, 1.0]
@@ -311,7 +316,32 @@ def fold_offset(co: Vector, part: int) -> float:
     ax = abs(x)
     diag = math.sin(tau * (0.75 * ax + z) / 0.09 + 1.1)
     diag *= smoothstep(0.08, 0.22, ax) * smoothstep(-0.10, 0.02, z) * smoothstep(0.13, 0.05, z)
-    return (0.3 + 0.7 * low) * drape + 0.35 * diag
+    return (0.3 + 0.7 * low) * drape + 0.35 * diag + _side_folds(x, y, z) + _armpit_fan(x, z)
+
+
+def _side_folds(x: float, y: float, z: float) -> float:
+    """Vertical folds across the sides (their waves run along y, which the drapes' x waves
+    cannot: the side seam is nearly constant in x), deeper toward the hem where the jersey
+    hangs loosest, and a few broad flutes just above the hem."""
+    tau = 2.0 * math.pi
+    side = smoothstep(0.21, 0.275, abs(x)) * smoothstep(0.13, 0.0, z)
+    wander = 0.9 * math.sin(tau * z / 0.55 + 0.4 * math.copysign(1.0, x))
+    folds = side * (0.45 + 0.55 * smoothstep(0.0, -0.3, z)) * (
+        0.7 * math.sin(tau * y / 0.075 + wander + 0.6)
+        + 0.3 * math.sin(tau * y / 0.041 - 1.7 * wander + 2.2))
+    above_hem = smoothstep(-0.20, -0.31, z)
+    flutes = above_hem * 0.35 * math.sin(tau * x / 0.115 + 0.9 * math.sin(tau * y / 0.5) + 1.3)
+    return folds + flutes
+
+
+def _armpit_fan(x: float, z: float) -> float:
+    """Soft folds radiating from each underarm, where a sleeve's fullness gathers into the
+    body: waves around the armpit that fade in off the seam and out within ~20 cm."""
+    inward, down = 0.28 - abs(x), 0.125 - z
+    r = math.hypot(inward, down)
+    angle = math.atan2(down, inward)
+    reach = smoothstep(0.015, 0.05, r) * smoothstep(0.22, 0.09, r)
+    return 0.4 * reach * smoothstep(-0.03, 0.02, down) * math.sin(6.0 * angle + 8.0 * r + 0.4)
 
 
 def groove(d: float, centre: float, half_width: float) -> float:
