@@ -1,7 +1,8 @@
 """The dashboard in a real headless Chromium, against a real `tshirt-service serve` on loopback
 whose queue runs the fake renderer: log in, submit a design (its print resolution shown before
 the upload), watch the progress rise to completed, the six views and the turntable, cancel a
-running job, and see a wrong token and a post without its CSRF token refused."""
+running job, add a second print row to the form, and see a wrong token and a post without its
+CSRF token refused."""
 
 from __future__ import annotations
 
@@ -58,13 +59,14 @@ def test_submit_watch_it_render_and_open_the_job(live_service: LiveService,
     log_in(browser, base)
     browser.get(f"{base}/dashboard/new")
     browser.find_element(By.NAME, "product_id").send_keys("prod_browser")
-    browser.find_element(By.ID, "design").send_keys(str(design_file(tmp_path, 900, 900)))
+    browser.find_element(By.NAME, "design").send_keys(str(design_file(tmp_path, 900, 900)))
     # Read in the browser before any upload: 900 px across 10 in is 90 DPI, across 4 in 224.
-    facts = wait_text(browser, "#design-facts", "900 × 900 px")
+    facts = wait_text(browser, ".design-facts", "900 × 900 px")
     assert "90 DPI at Chest, medium" in facts and "blurry" in facts
-    assert browser.find_element(By.ID, "design-facts").get_attribute("class") == "warning"
-    Select(browser.find_element(By.ID, "preset")).select_by_value("chest-small")
-    assert "224 DPI at Chest, small" in wait_text(browser, "#design-facts", "Acceptable")
+    assert browser.find_element(By.CSS_SELECTOR, ".design-facts").get_attribute(
+        "class") == "design-facts warning"
+    Select(browser.find_element(By.NAME, "preset")).select_by_value("chest-small")
+    assert "224 DPI at Chest, small" in wait_text(browser, ".design-facts", "Acceptable")
     click_through(browser, browser.find_element(By.CSS_SELECTOR, "#submit button[type=submit]"))
     assert "/dashboard/jobs/rjob_" in browser.current_url
     job_id = browser.current_url.rsplit("/", 1)[1]
@@ -118,6 +120,54 @@ def test_submit_watch_it_render_and_open_the_job(live_service: LiveService,
         width = browser.execute_script(
             "return [document.documentElement.scrollWidth, window.innerWidth]")
         assert width[0] <= width[1], (page, width)  # nothing wider than the screen
+
+
+def test_add_a_second_print_row_and_submit_one_job_with_both(
+        live_service: LiveService, browser: WebDriver, tmp_path: Path) -> None:
+    base = live_service.base
+    log_in(browser, base)
+    browser.get(f"{base}/dashboard/new")
+    rows = browser.find_elements(By.CSS_SELECTOR, ".print-row")
+    assert len(rows) == 1
+    assert not rows[0].find_element(By.CLASS_NAME, "remove-print").is_displayed()
+    browser.find_element(By.NAME, "product_id").send_keys("prod_two_prints")
+    rows[0].find_element(By.NAME, "design").send_keys(str(design_file(tmp_path, 900, 900)))
+    browser.find_element(By.ID, "add-print").click()
+    rows = browser.find_elements(By.CSS_SELECTOR, ".print-row")
+    assert [text_of(browser, f".print-row:nth-of-type({n}) .print-title") for n in (1, 2)] == \
+        ["Print 1", "Print 2"]
+    second = rows[1]
+    # a fresh row: no design, a placement the first row has not taken, centred, full size
+    assert second.find_element(By.NAME, "design").get_attribute("value") == ""
+    assert Select(second.find_element(By.NAME, "preset")).first_selected_option.get_attribute(
+        "value") != "chest-medium"
+    assert [second.find_element(By.NAME, n).get_attribute("value")
+            for n in ("offset_x_cm", "offset_y_cm", "scale", "rotation_deg")] == \
+        ["0", "0", "1", "0"]
+    Select(second.find_element(By.NAME, "preset")).select_by_value("back-large")
+    second.find_element(By.NAME, "design").send_keys(str(design_file(tmp_path, 1200, 1600)))
+    scale = second.find_element(By.NAME, "scale")
+    scale.clear()
+    scale.send_keys("0.5")
+    # 1200 px across 12 in is 100 DPI; at half the size, 200
+    facts = wait_for(lambda: "200 DPI" in second.find_element(By.CLASS_NAME, "design-facts").text
+                     and second.find_element(By.CLASS_NAME, "design-facts").text, 10,
+                     "the second row never said its resolution at its scale")
+    assert "Full back" in facts and "scaled 0.5" in facts
+    assert "90 DPI at Chest, medium" in rows[0].find_element(By.CLASS_NAME, "design-facts").text
+    # a third row added and removed again leaves two
+    browser.find_element(By.ID, "add-print").click()
+    browser.find_elements(By.CSS_SELECTOR, ".print-row")[2].find_element(
+        By.CLASS_NAME, "remove-print").click()
+    assert len(browser.find_elements(By.CSS_SELECTOR, ".print-row")) == 2
+    browser.find_element(By.CSS_SELECTOR, 'input[name=color][value="#1f2a44"]').click()
+    click_through(browser, browser.find_element(By.CSS_SELECTOR, "#submit button[type=submit]"))
+    assert "/dashboard/jobs/rjob_" in browser.current_url, text_of(browser, "main")
+    job_id = browser.current_url.rsplit("/", 1)[1]
+    api = http("GET", f"{base}/admin/render-jobs/{job_id}", headers=AUTH).json()
+    assert [(p["preset"], p["scale"], p["design"]["width"]) for p in api["prints"]] == \
+        [("chest-medium", 1.0, 900), ("back-large", 0.5, 1200)]
+    assert len(api["colors"]) == 2 and "#1f2a44" in api["colors"]
 
 
 def test_cancel_a_running_job_and_a_post_without_csrf_is_refused(
