@@ -287,8 +287,9 @@ def fold_offset(co: Vector, part: int) -> float:
 
     The same code always gives the same mesh, so renders are reproducible and golden-image
     tests are possible. Body: vertical drape folds that grow toward the hem and meander a
-    little, plus shallow drag lines running from the underarms toward the centre. Sleeves:
-    a few soft wrinkles around the tube.
+    little, shallow drag lines running from the underarms toward the centre, folds across the
+    sides with flutes above the hem, and a fan from each underarm. Sleeves: a few soft
+    wrinkles around the tube.
     """
     x, y, z = co.x, co.y, co.z
     tau = 2.0 * math.pi
