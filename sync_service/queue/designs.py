@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from shared.errors import TshirtError
+
 from ..jobs.storage import Storage
 from ..jobs.uploads import print_copy
 from ..models import RenderJob, RenderJobPrint
@@ -23,7 +25,10 @@ def print_copies(job: RenderJob, work: Path, storage: Storage,
     for row in job.prints:
         if row.design_path not in copies:
             design = _fetch(job, row, work, storage, client)
-            copies[row.design_path] = print_copy(design, work, len(copies))
+            try:
+                copies[row.design_path] = print_copy(design, work, len(copies))
+            except TshirtError as error:  # a file damaged since its upload: never retried
+                raise Failure(error.code, error.message, False) from None
     return [copies[row.design_path] for row in job.prints]
 
 
