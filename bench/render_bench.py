@@ -7,7 +7,7 @@
 2. the preview job (6 x 512², no video): wall time;
 3. quality: SSIM (gaussian window, luminance) of the standard stills against a high-sample
    reference of the same scene;
-4. a contact sheet of the six standard views;
+4. a contact sheet of the six standard views, with a strip of turntable frames under them;
 5. against the seed system: the front still with our settings and with the seed's (128
    samples, denoising on, Blender's default light paths, denoiser and adaptive sampling, no
    crop), on the same scene in the same run: wall and CPU times, both SSIMs against the
@@ -124,9 +124,17 @@ def ssim(a: np.ndarray, b: np.ndarray) -> float:
     return float((num / den).mean())
 
 
-def contact_sheet(folder: Path, path: Path, tile: int = 512) -> None:
+#: Turntable frames in the contact sheet's strip: every 45 degrees of the turn.
+STRIP_FRAMES = 8
+
+
+def contact_sheet(folder: Path, strip: Path | None, path: Path, tile: int = 512) -> None:
+    """The six views, and under them (with `strip`) the turntable's frames, every 45 degrees."""
     cols, rows, label_h = 3, 2, 28
-    sheet = Image.new("RGB", (cols * tile, rows * (tile + label_h)), "white")
+    frames = sorted(strip.glob("turntable_*.png")) if strip is not None else []
+    strip_tile = cols * tile // max(1, len(frames))
+    strip_h = strip_tile + label_h if frames else 0
+    sheet = Image.new("RGB", (cols * tile, rows * (tile + label_h) + strip_h), "white")
     draw = ImageDraw.Draw(sheet)
     for index, angle in enumerate(ANGLE_IDS):
         with Image.open(folder / f"{angle}.png") as image:
@@ -134,6 +142,14 @@ def contact_sheet(folder: Path, path: Path, tile: int = 512) -> None:
         x, y = (index % cols) * tile, (index // cols) * (tile + label_h)
         sheet.paste(view, (x, y), view)
         draw.text((x + 10, y + tile + 6), ANGLES_BY_ID[angle].label, fill=(40, 40, 40))
+    top = rows * (tile + label_h)
+    for index, frame in enumerate(frames):
+        with Image.open(frame) as image:
+            view = image.convert("RGBA").resize((strip_tile, strip_tile), Image.LANCZOS)
+        sheet.paste(view, (index * strip_tile, top), view)
+    if frames:
+        draw.text((10, top + strip_tile + 6), f"Turntable frames, every {360 // len(frames)}°",
+                  fill=(40, 40, 40))
     path.parent.mkdir(parents=True, exist_ok=True)
     sheet.save(path)
 
@@ -222,7 +238,12 @@ def main() -> None:
               f"on {result['device']}")
         for stage, seconds in result["timings"].items():
             print(f"  {stage:>10}: {seconds:7.2f} s")
-        contact_sheet(work / "standard", args.contact_sheet)
+        # the strip: the same turntable (its bake, its frame size), as PNG frames every 45
+        # degrees; not part of the standard job's time
+        run_job(work / "strip", args.design, *common, "--quality", "standard", *scaled,
+                "--angles", "front_0deg", "--frames", str(STRIP_FRAMES),
+                "--animation-format", "png")
+        contact_sheet(work / "standard", work / "strip", args.contact_sheet)
         print(f"contact sheet: {args.contact_sheet}")
 
     if "preview" not in args.skip:
