@@ -179,9 +179,11 @@ def wait_http(base: str, proc: Proc, timeout: float = 30) -> None:
 def upload(base: str, design: Path = SAMPLE_DESIGN, **fields: str) -> dict[str, Any]:
     data = {"product_id": "prod_e2e", "preset": "chest-medium", "color": "#c8102e", **fields}
     with design.open("rb") as handle:
+        # a service just started shares CI's 2 cores with the worker loading Blender (its
+        # preflight): the first answer has taken over 10 s there, though ~0.1 s when idle
         response = http("POST", f"{base}/admin/render-jobs", headers=AUTH, data=data,
                                  files={"design": (design.name, handle, "image/png")},
-                                 timeout=10)
+                                 timeout=30)
     assert response.status_code == 202, response.text
     return response.json()
 
