@@ -163,7 +163,9 @@ def http(method: str, url: str, **kwargs: Any) -> requests.Response:
         return response
 
 
-def wait_http(base: str, proc: Proc, timeout: float = 30) -> None:
+def wait_http(base: str, proc: Proc, timeout: float = 60) -> None:
+    """Until the service's /health answers 200. Idle, a fresh `serve` does in ~2.5 s; on CI's 2
+    loaded cores it once took over 30 s."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
