@@ -340,7 +340,7 @@ class Manifest:
     spec_version: int = SPEC_VERSION
     #: The first print's design (what a version-1 reader takes); all of them in `prints`.
     design: PrintedDesign | None = None
-    #: Sentences for the people who print it (`validation.print_warnings`).
+    #: Sentences for the people who print it (`prints.print_warnings`).
     warnings: tuple[str, ...] = ()
     #: Every print, in the spec's order, with its final box.
     prints: tuple[PrintedDesign, ...] = ()

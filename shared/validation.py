@@ -14,9 +14,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .design_image import ImageKind, PrintResolution, print_resolution, read_header
+from .design_image import ImageKind, read_header
 from .errors import FileTooLarge, InvalidInput
-from .presets import get_preset
 
 MAX_DESIGN_BYTES = 10 * 1024 * 1024
 # A 12 x 16 in full-front print at 300 DPI is 3600 x 4800 = 17 MP; allow generous headroom but
@@ -55,19 +54,6 @@ def image_dimensions(head: bytes) -> tuple[ImageKind, int, int]:
             code="image_too_large",
         )
     return kind, width, height
-
-
-def resolution_at(preset_id: str, width: int, height: int) -> PrintResolution:
-    """How sharp an upright ``width`` x ``height`` design prints at a preset's size."""
-    preset = get_preset(preset_id)
-    return print_resolution(width, height, preset.width_cm, preset.height_cm)
-
-
-def print_warnings(preset_id: str, width: int, height: int) -> list[str]:
-    """The sentences a job carries about its design: the print-resolution one, with its figure,
-    below the ideal DPI; none for a design that prints sharp."""
-    warning = resolution_at(preset_id, width, height).warning
-    return [warning] if warning else []
 
 
 def check_design_size(size_bytes: int, limit: int = MAX_DESIGN_BYTES) -> None:

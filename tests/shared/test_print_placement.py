@@ -8,6 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from shared.contracts import RenderSpec
+from shared.design_image import print_resolution
 from shared.errors import InvalidInput
 from shared.presets import MIN_PRINT_DPI, PRESET_IDS, PRESETS
 from shared.prints import (
@@ -19,7 +20,6 @@ from shared.prints import (
     place_prints,
     print_warnings,
 )
-from shared.validation import print_warnings as preset_warnings
 
 
 def fit(preset: str, width: int, height: int, **changes):
@@ -182,7 +182,8 @@ def test_bad_print_lists_are_refused(data, fragment):
 
 def test_warnings_are_at_each_prints_final_size_and_name_it_when_there_are_several():
     low = fit("chest-large", 600, 800)
-    assert print_warnings([low]) == preset_warnings("chest-large", 600, 800)
+    # one print: the sentence a version-1 job carried, at its preset's size
+    assert print_warnings([low]) == [print_resolution(600, 800, 30.5, 40.6).warning]
     sharp_when_small = fit("chest-large", 600, 800, scale=0.15)
     assert print_warnings([sharp_when_small]) == []
     both = print_warnings([fit("chest-small", 4000, 4000), low])
