@@ -10,5 +10,6 @@ skipped locally and fail in CI (`CI` set), so CI cannot pass by skipping them.
 from queue_helpers import (  # noqa: F401 - fixtures are found by name
     fake_renderer,
     make_app,
+    served,
     spawn,
 )

@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -19,6 +20,7 @@ from common_helpers import multipart, server_url
 from fake_renderer import FakeRenderer
 from flask import Flask
 from PIL import Image
+from werkzeug.serving import make_server
 
 from sync_service.app import create_app
 from sync_service.queue.runtime import get_queue
@@ -201,3 +203,18 @@ def poll(base: str, job_id: str, until: Callable[[dict[str, Any]], bool], timeou
             return job
         assert time.monotonic() < deadline, f"timed out waiting; last: {job}"
         time.sleep(0.1)
+
+
+@pytest.fixture
+def served(make_app: Callable[..., Flask]) -> Iterator[tuple[Flask, str]]:
+    """The service (no render threads of its own) answering on a loopback port."""
+    app = make_app(TSHIRT_RENDER_WORKERS=0)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield app, f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)

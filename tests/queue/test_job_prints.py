@@ -9,8 +9,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,6 @@ from common_helpers import multipart
 from fake_renderer import FakeRenderer
 from flask import Flask
 from queue_helpers import AUTH, job_of, png_bytes
-from werkzeug.serving import make_server
 
 from sync_service.config import sqlite_url
 from sync_service.jobs.design_image import normalise
@@ -71,21 +69,6 @@ def test_the_worker_renders_every_print(make_app: Callable[..., Flask],
     (run,) = fake_renderer.runs()
     check_rendered_spec(run)
     assert [p["preset"] for p in job["prints"]] == [p["preset"] for p in PRINTS]
-
-
-@pytest.fixture
-def served(make_app: Callable[..., Flask]) -> Iterator[tuple[Flask, str]]:
-    """The service (no render threads of its own) answering on a loopback port."""
-    app = make_app(TSHIRT_RENDER_WORKERS=0)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        yield app, f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
 
 
 def remote_worker(make_app: Callable[..., Flask], base: str, data_dir: Path, tmp_path: Path,

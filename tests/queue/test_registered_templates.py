@@ -7,8 +7,7 @@ database file, a data directory of its own), so its downloads and upload are rea
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +16,6 @@ from fake_renderer import FakeRenderer
 from flask import Flask
 from queue_helpers import AUTH, job_of, submit
 from template_uploads import glb_bytes, registration
-from werkzeug.serving import make_server
 
 from sync_service.config import sqlite_url
 from sync_service.queue import template_cache
@@ -51,21 +49,6 @@ def test_the_embedded_worker_renders_a_registered_template_from_its_folder(
     assert rendered_template(fake_renderer, 0) == str(folder)
     assert (folder / "garment.glb").read_bytes() == MODEL
     assert rendered_template(fake_renderer, 1) == "classic-tee"
-
-
-@pytest.fixture
-def served(make_app: Callable[..., Flask]) -> Iterator[tuple[Flask, str]]:
-    """The service (no render threads of its own) answering on a loopback port."""
-    app = make_app(TSHIRT_RENDER_WORKERS=0)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        yield app, f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
 
 
 def test_a_remote_worker_fetches_a_registered_template_once_into_its_cache(
