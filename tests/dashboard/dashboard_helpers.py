@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 import shutil
 import sys
 from collections.abc import Callable, Iterator
@@ -23,10 +24,10 @@ from common_helpers import free_port
 from flask import Flask
 from flask.testing import FlaskClient
 from selenium import webdriver
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
-from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
 # The real service and the queue's fake renderer, as the queue tests start them.
@@ -141,10 +142,20 @@ def page_state(browser: WebDriver) -> dict[str, Any]:
 
 
 def click_through(browser: WebDriver, element: WebElement) -> None:
-    """Click a link or button and wait until the page it leads to has replaced this one."""
-    page = browser.find_element(By.TAG_NAME, "html")
+    """Click a link or button and wait until the page it leads to has replaced this one.
+
+    The old page is marked with a window property that a new document does not have. Selenium's
+    `staleness_of` is not used: while Chromium is tearing the old document down, asking about
+    its node can fail with "Node with given id does not belong to the document" instead of
+    reporting it stale (one CI run failed that way), so errors mid-navigation mean "not yet".
+    """
+    mark = secrets.token_hex(8)
+    browser.execute_script("window.__tshirtPage = arguments[0];", mark)
     element.click()
-    WebDriverWait(browser, 15).until(expected_conditions.staleness_of(page))
+    WebDriverWait(browser, 15, ignored_exceptions=(WebDriverException,)).until(
+        lambda b: b.execute_script(
+            "return document.readyState === 'complete' && window.__tshirtPage !== arguments[0];",
+            mark))
 
 
 def log_in(browser: WebDriver, base: str, token: str = TOKEN) -> None:
