@@ -69,10 +69,10 @@ class TeeMeasurements:
     hem_depth: float = 0.118
     sleeve_length: float = 0.22  # shoulder point to sleeve hem, along the top
     sleeve_opening_radius: float = 0.064
-    sleeve_drop_deg: float = 44.0  # sleeve top line below horizontal
+    sleeve_drop_deg: float = 52.0  # sleeve top line below horizontal
     # the hem is cut on the bias of the arm, as a hanging sleeve falls: its opening faces this
     # far below horizontal (toward the floor, not at a side camera), the top line the longer
-    hem_facing_deg: float = 66.0
+    hem_facing_deg: float = 74.0
     hem_flatten: float = 0.8  # the empty opening sags shut: its depth over its height
     collar_height: float = 0.021
     thickness: float = 0.0028
