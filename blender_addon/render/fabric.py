@@ -148,10 +148,12 @@ def _socket(sockets, identifier: str) -> bpy.types.NodeSocket:
 
 
 # Seams of the procedural tee (render/shirt_shape.py): the front and back panels meet on the
-# plane y = 0 (the side seams and, over the top, the shoulder seams); the body's hem is turned
-# up and held by a double-needle coverstitch, two rows ~6 mm apart straddling its groove.
-_TEE = shirt_shape.TeeMeasurements()
-HEM_STITCH_ROWS = (0.0178, 0.0242)  # above the hem, metres
+# plane y = 0 (the side seams and, over the top, the shoulder seams). The body's and the short
+# sleeves' hems are turned up and held by a double-needle coverstitch, two rows ~6 mm apart
+# straddling the hem's groove; another twin row holds the collar's seam down on the body. The
+# mesh says how far each point is from those edges (shirt_shape's distance attributes).
+HEM_STITCH_ROWS = (shirt_shape.HEM_STITCH_LINE - 0.0032, shirt_shape.HEM_STITCH_LINE + 0.0032)
+NECK_STITCH_ROWS = (0.004, 0.0104)  # below the collar's seam, metres
 STITCH_HALF_WIDTH = 0.0007
 STITCHES_PER_CM = 4.0
 SEAM_HALF_WIDTH = 0.0009
@@ -171,39 +173,61 @@ def _band(tree, value, centre: float, half_width: float, location):
     return band.outputs["Result"]
 
 
+def _attribute(tree, name: str, location):
+    node = _node(tree, "ShaderNodeAttribute", location)
+    node.attribute_type = "GEOMETRY"
+    node.attribute_name = name
+    return node.outputs["Fac"]
+
+
+def _stitch_rows(tree, distance, rows: tuple[float, float], location):
+    """The two rows of a twin-needle stitch, ``rows`` metres along ``distance``."""
+    x, y = location
+    first, second = (_band(tree, distance, row, STITCH_HALF_WIDTH, (x, y + 200 * i))
+                     for i, row in enumerate(rows))
+    both = _math(tree, "ADD", (x + 500, y))
+    tree.links.new(first, both.inputs[0])
+    tree.links.new(second, both.inputs[1])
+    return both.outputs[0]
+
+
 def add_seams(tree: bpy.types.NodeTree, coords, x: float, y: float):
-    """How much seam or stitch a point is on (0..1): the shoulder and side seam lines and the
-    hem's two stitch rows, dashed stitch by stitch. Needs the tee's part attribute."""
-    part = _node(tree, "ShaderNodeAttribute", (x, y - 300))
-    part.attribute_type = "GEOMETRY"
-    part.attribute_name = shirt_shape.PART_ATTRIBUTE
+    """How much seam or stitch a point is on (0..1): the shoulder and side seam lines, and the
+    stitch rows of the hems and the collar, dashed stitch by stitch. Needs the tee's part and
+    stitch-distance attributes."""
+    part = _attribute(tree, shirt_shape.PART_ATTRIBUTE, (x, y - 300))
     body = _math(tree, "LESS_THAN", (x + 200, y - 300), b=shirt_shape.PART_BACK + 0.5)
-    tree.links.new(part.outputs["Fac"], body.inputs[0])
+    tree.links.new(part, body.inputs[0])
     split = _node(tree, "ShaderNodeSeparateXYZ", (x, y))
     tree.links.new(coords, split.inputs["Vector"])
-    seam = _band(tree, split.outputs["Y"], 0.0, SEAM_HALF_WIDTH, (x + 200, y))
-    hem = _TEE.hps_z - _TEE.body_length
-    rows = [_band(tree, split.outputs["Z"], hem + h, STITCH_HALF_WIDTH, (x + 200, y + 200 * i))
-            for i, h in enumerate(HEM_STITCH_ROWS, start=1)]
-    both = _math(tree, "ADD", (x + 700, y + 300))
-    tree.links.new(rows[0], both.inputs[0])
-    tree.links.new(rows[1], both.inputs[1])
-    # stitches along the row: x on the front and back, y on the sides; the thread dips into
-    # the cloth between stitches
-    along = _math(tree, "ADD", (x + 200, y + 600))
+    side_seam = _band(tree, split.outputs["Y"], 0.0, SEAM_HALF_WIDTH, (x + 200, y))
+    seam = _math(tree, "MULTIPLY", (x + 700, y))
+    tree.links.new(side_seam, seam.inputs[0])
+    tree.links.new(body.outputs[0], seam.inputs[1])
+    hem = _stitch_rows(tree, _attribute(tree, shirt_shape.HEM_DISTANCE_ATTRIBUTE, (x, y + 200)),
+                       HEM_STITCH_ROWS, (x + 200, y + 200))
+    neck = _stitch_rows(tree,
+                        _attribute(tree, shirt_shape.NECK_DISTANCE_ATTRIBUTE, (x, y + 600)),
+                        NECK_STITCH_ROWS, (x + 200, y + 600))
+    rows = _math(tree, "ADD", (x + 900, y + 400))
+    tree.links.new(hem, rows.inputs[0])
+    tree.links.new(neck, rows.inputs[1])
+    # stitches along a row, which runs round the body, a sleeve or the neck (x + y + z
+    # changes along each); the thread dips into the cloth between stitches
+    along = _math(tree, "ADD", (x + 200, y + 1000))
     tree.links.new(split.outputs["X"], along.inputs[0])
     tree.links.new(split.outputs["Y"], along.inputs[1])
-    dash = _bands(tree, along.outputs[0], "X", STITCHES_PER_CM, (x + 400, y + 600))
-    stitched = _node(tree, "ShaderNodeMapRange", (x + 700, y + 600))
+    along_z = _math(tree, "ADD", (x + 350, y + 1000))
+    tree.links.new(along.outputs[0], along_z.inputs[0])
+    tree.links.new(split.outputs["Z"], along_z.inputs[1])
+    dash = _bands(tree, along_z.outputs[0], "X", STITCHES_PER_CM, (x + 500, y + 1000))
+    stitched = _node(tree, "ShaderNodeMapRange", (x + 700, y + 1000))
     stitched.inputs["To Min"].default_value = 0.35
     tree.links.new(dash, stitched.inputs["Value"])
-    stitches = _math(tree, "MULTIPLY", (x + 900, y + 300))
-    tree.links.new(both.outputs[0], stitches.inputs[0])
+    stitches = _math(tree, "MULTIPLY", (x + 1100, y + 400))
+    tree.links.new(rows.outputs[0], stitches.inputs[0])
     tree.links.new(stitched.outputs["Result"], stitches.inputs[1])
-    lines = _math(tree, "MAXIMUM", (x + 1100, y))
-    tree.links.new(seam, lines.inputs[0])
+    lines = _math(tree, "MAXIMUM", (x + 1300, y))
+    tree.links.new(seam.outputs[0], lines.inputs[0])
     tree.links.new(stitches.outputs[0], lines.inputs[1])
-    masked = _math(tree, "MULTIPLY", (x + 1300, y))
-    tree.links.new(lines.outputs[0], masked.inputs[0])
-    tree.links.new(body.outputs[0], masked.inputs[1])
-    return masked.outputs[0]
+    return lines.outputs[0]

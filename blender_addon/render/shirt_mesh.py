@@ -16,7 +16,9 @@ Pieces, as a garment is sewn:
   long-sleeve tee;
 * a rib collar band sewn into the neck opening, with real geometric ribs;
 * gentle folds: a fixed sum of smooth waves pushed along the normals (no random seed);
-* thickness: a shell turned inwards so the openings show a fabric edge.
+* thickness: a shell turned inwards so the openings show a fabric edge;
+* where the stitching runs: each point's distance to a coverstitched hem and to the collar's
+  seam, as point attributes the fabric draws the stitch rows along.
 
 Everything here is plain ``bmesh``/``mathutils``/``math``; it creates one mesh datablock and
 knows nothing about materials, lights or cameras.
@@ -29,11 +31,15 @@ import math
 import bmesh
 import bpy
 from mathutils import Vector
+from mathutils.kdtree import KDTree
 
 from . import shirt_shape as shape
 from .shirt_shape import (
     FAR_UV,
     GARMENTS,
+    HEM_DISTANCE_ATTRIBUTE,
+    NECK_DISTANCE_ATTRIBUTE,
+    NO_STITCHING,
     PART_ATTRIBUTE,
     PART_BACK,
     PART_COLLAR,
@@ -55,6 +61,10 @@ class _Builder:
         self.res = res
         self.bm = bmesh.new()
         self.part_layer = self.bm.faces.layers.int.new(PART_ATTRIBUTE)
+        # every layer before the first point: adding one re-allocates the points' data, and
+        # ``sleeve_coords`` would no longer find its points
+        self.hem_layer = self.bm.verts.layers.float.new(HEM_DISTANCE_ATTRIBUTE)
+        self.neck_layer = self.bm.verts.layers.float.new(NECK_DISTANCE_ATTRIBUTE)
         self.panel_faces: list[bmesh.types.BMFace] = []
         # each sleeve vertex's distance to the sleeve's end and angle around its ring
         self.sleeve_coords: dict[bmesh.types.BMVert, tuple[float, float]] = {}
@@ -284,6 +294,33 @@ class _Builder:
 
     # -- finishing ----------------------------------------------------------------------------
 
+    def mark_stitch_distances(self) -> None:
+        """Store each point's distance to a coverstitched hem's edge and to the neckline the
+        collar is sewn into (before the folds move the points: distances over the cloth)."""
+        m = self.m
+        # the neckline as points ~1 mm apart; a body point's distance is to the nearest
+        loop = self.neck_loop
+        samples = []
+        for a, b in zip(loop, loop[1:] + loop[:1], strict=False):
+            steps = max(1, math.ceil((b - a).length / 0.001))
+            samples += [a.lerp(b, i / steps) for i in range(steps)]
+        neckline = KDTree(len(samples))
+        for i, co in enumerate(samples):
+            neckline.insert(co, i)
+        neckline.balance()
+        z_hem = m.hps_z - m.body_length
+        for v in self.bm.verts:
+            parts = {f[self.part_layer] for f in v.link_faces}
+            hem = neck = NO_STITCHING
+            if PART_SLEEVE in parts:
+                if m.sleeve_hemmed:
+                    hem = self.sleeve_coords[v][0]
+            elif PART_COLLAR not in parts:
+                hem = v.co.z - z_hem
+                neck = neckline.find(v.co)[2]
+            v[self.hem_layer] = min(hem, NO_STITCHING)
+            v[self.neck_layer] = min(neck, NO_STITCHING)
+
     def add_folds(self) -> None:
         """Push vertices along their normals: folds, plus stitched hem lines (small grooves)."""
         m = self.m
@@ -304,7 +341,7 @@ class _Builder:
                 fade = shape.smoothstep(m.hps_z - 0.02, m.hps_z - 0.16, v.co.z)
                 fade *= 0.4 + 0.6 * shape.smoothstep(0.0, 0.05, d_hem)
                 offset = m.fold_amplitude * fade * shape.fold_offset(v.co, PART_FRONT)
-                offset -= 0.0013 * shape.groove(d_hem, 0.021, 0.006)
+                offset -= 0.0013 * shape.groove(d_hem, shape.HEM_STITCH_LINE, 0.006)
             moves.append((v, v.normal * offset))
         for v, d in moves:
             v.co += d
@@ -338,7 +375,8 @@ class _Builder:
         verts = list(bm.verts)
         faces = list(bm.faces)
         boundary = [e for e in bm.edges if e.is_boundary]
-        inner = {v: bm.verts.new(v.co - v.normal * t) for v in verts}
+        # (each inner point a copy of its outer one's attributes: the stitches go through)
+        inner = {v: bm.verts.new(v.co - v.normal * t, v) for v in verts}
         for f in faces:
             g = bm.faces.new([inner[v] for v in reversed(f.verts)])
             g[self.part_layer] = PART_INSIDE
@@ -370,6 +408,7 @@ def build_shirt_mesh(
     b.build_sleeve(+1.0)
     b.build_sleeve(-1.0)
     b.build_collar()
+    b.mark_stitch_distances()
     b.add_folds()
     b.solidify()
     b.assign_uvs()

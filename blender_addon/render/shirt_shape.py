@@ -9,11 +9,20 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import ClassVar
 
 from mathutils import Vector
 
 UV_MAP_NAME = "Print"
 PART_ATTRIBUTE = "tshirt_part"
+# Point attributes the fabric's stitches are drawn along (metres over the cloth, 1 m where
+# there is no such stitching): the distance to a turned-up, coverstitched hem's edge (the
+# body's, a short sleeve's) and to the line where the collar band is sewn on.
+HEM_DISTANCE_ATTRIBUTE = "tshirt_hem_distance"
+NECK_DISTANCE_ATTRIBUTE = "tshirt_neck_distance"
+NO_STITCHING = 1.0
+# A turned-up hem's stitch line (the groove the coverstitch pulls in), above its edge.
+HEM_STITCH_LINE = 0.021
 
 # Face part ids stored in the ``tshirt_part`` integer face attribute. The material does not
 # need them; they keep the UV assignment honest and help debugging / future bakes.
@@ -78,6 +87,8 @@ class TeeMeasurements:
     thickness: float = 0.0028
     fold_amplitude: float = 0.007
     hps_z: float = 0.37
+    #: the short sleeves end in a turned-up, coverstitched hem like the body's
+    sleeve_hemmed: ClassVar[bool] = True
 
     def armhole(self) -> tuple[Vector, Vector]:
         """The +X shoulder point and armpit, where every sleeve's top and underarm lines start."""
@@ -127,7 +138,7 @@ class TeeMeasurements:
         """How far a sleeve point moves along its normal: soft wrinkles, and the stitched
         hem's groove ``along`` metres from the sleeve's end (``around``: angle on the ring)."""
         fold = fold_offset(co, PART_SLEEVE) * smoothstep(0.0, 0.03, along)
-        return self.fold_amplitude * 0.7 * fold - 0.0012 * groove(along, 0.019, 0.005)
+        return self.fold_amplitude * 0.7 * fold - 0.0012 * groove(along, HEM_STITCH_LINE, 0.005)
 
 
 @dataclass(frozen=True)
@@ -148,6 +159,8 @@ class LongSleeveMeasurements(TeeMeasurements):
     cuff_width: float = 0.084
     cuff_length: float = 0.065
     rib_depth: float = 0.0006
+    #: the sleeves end in a rib cuff, sewn on (a groove), not turned up and stitched
+    sleeve_hemmed: ClassVar[bool] = False
 
     def sleeve_rings(self, res: TeeResolution) -> list[SleeveRing]:
         shoulder, armpit = self.armhole()

@@ -1,6 +1,7 @@
 """The procedural garments' drape (issue 14): the same code builds the same mesh, the chest
 stands upright in profile up to the shoulders rather than doming over, the classic tee's
-sleeve openings face the floor, and the folds cost the build a fraction of a second.
+sleeve openings face the floor, the folds cost the build a fraction of a second, and the mesh
+tells the fabric where the hems' and the collar's stitching runs.
 """
 
 from __future__ import annotations
@@ -18,7 +19,13 @@ _BUILD = textwrap.dedent("""
     import numpy as np
     from blender_addon.render.shirt_mesh import build_shirt_mesh
     from blender_addon.render.shirt_shape import (
-        PART_ATTRIBUTE, PART_FRONT, GARMENTS, TeeResolution)
+        HEM_DISTANCE_ATTRIBUTE, NECK_DISTANCE_ATTRIBUTE, PART_ATTRIBUTE, PART_BACK,
+        PART_COLLAR, PART_FRONT, PART_SLEEVE, GARMENTS, TeeResolution)
+
+    def point_values(mesh, name):
+        values = np.empty(len(mesh.vertices))
+        mesh.attributes[name].data.foreach_get("value", values)
+        return values
 
     def digest(mesh):
         co = np.empty(len(mesh.vertices) * 3)
@@ -27,7 +34,10 @@ _BUILD = textwrap.dedent("""
         mesh.attributes[PART_ATTRIBUTE].data.foreach_get("value", parts)
         uv = np.empty(len(mesh.loops) * 2)
         mesh.uv_layers["Print"].data.foreach_get("uv", uv)
-        return hashlib.sha256(co.tobytes() + parts.tobytes() + uv.tobytes()).hexdigest()
+        stitching = [point_values(mesh, n).tobytes()
+                     for n in (HEM_DISTANCE_ATTRIBUTE, NECK_DISTANCE_ATTRIBUTE)]
+        return hashlib.sha256(co.tobytes() + parts.tobytes() + uv.tobytes()
+                              + b"".join(stitching)).hexdigest()
 
     out = {}
     for generator in ("classic_tee", "long_sleeve_tee"):
@@ -40,8 +50,16 @@ _BUILD = textwrap.dedent("""
         co = co.reshape(-1, 3)
         parts = np.empty(len(first.polygons), dtype=np.int32)
         first.attributes[PART_ATTRIBUTE].data.foreach_get("value", parts)
-        front = {v for p in first.polygons if parts[p.index] == PART_FRONT for v in p.vertices}
-        front = co[sorted(front)]
+        def points_of(*wanted):
+            return sorted({v for p in first.polygons if parts[p.index] in wanted
+                           for v in p.vertices})
+
+        front = co[points_of(PART_FRONT)]
+        to_hem, to_neck = (point_values(first, n)
+                     for n in (HEM_DISTANCE_ATTRIBUTE, NECK_DISTANCE_ATTRIBUTE))
+        sleeve, body, collar = (points_of(PART_SLEEVE), points_of(PART_FRONT, PART_BACK),
+                                points_of(PART_COLLAR))
+        z_hem = co[body, 2].min()
 
         def front_y(z):
             # the profile a side camera sees: the front-most point at this height
@@ -55,7 +73,12 @@ _BUILD = textwrap.dedent("""
         out[generator] = {
             "same": digest(first) == digest(second), "seconds": seconds,
             "chest_y": front_y(m.hps_z - m.armhole_depth + 0.02),
-            "shoulder_y": front_y(m.hps_z - 0.05), "opening_axis": axis}
+            "shoulder_y": front_y(m.hps_z - 0.05), "opening_axis": axis,
+            "sleeve_hem": [float(to_hem[sleeve].min()), float(to_hem[sleeve].max())],
+            "body_hem_error": float(np.abs(to_hem[body] - (co[body, 2] - z_hem)).max()),
+            "neck_at_collar_seam": float(to_neck[body].min()),
+            "neck_near_collar": int((to_neck[body] < 0.015).sum()),
+            "collar": [float(to_hem[collar].min()), float(to_neck[collar].min())]}
     print("RESULT " + json.dumps(out))
 """)
 
@@ -87,3 +110,21 @@ def test_the_classic_tees_sleeve_openings_face_the_floor(built):
     x, _, z = built["classic_tee"]["opening_axis"]
     # more down than out: a side camera sees the hem edge-on, not into the tube
     assert z < -0.85 and x > 0.0, (x, z)
+
+
+def test_the_classic_tees_sleeves_are_hemmed_and_the_long_sleeves_cuffed(built):
+    # a sleeve point's distance to its hem's edge, 0 at the edge: the coverstitch rows ~2 cm
+    # up it are drawn along that distance; a cuff is sewn on, not hemmed (no rows)
+    low, high = built["classic_tee"]["sleeve_hem"]
+    assert low < 0.001 and 0.05 < high <= 1.0, (low, high)
+    assert built["long_sleeve_tee"]["sleeve_hem"] == [1.0, 1.0]
+
+
+@pytest.mark.parametrize("generator", ["classic_tee", "long_sleeve_tee"])
+def test_the_body_knows_its_hem_and_the_collars_seam(built, generator):
+    g = built[generator]
+    assert g["body_hem_error"] < 0.004, g  # folds move a point a few mm at most
+    # the neckline the collar is sewn into is at distance 0, and the ~1.5 cm below it on
+    # every body column round the neck is measured (the stitch rows lie in it)
+    assert g["neck_at_collar_seam"] < 0.001 and g["neck_near_collar"] >= 40, g
+    assert g["collar"] == [1.0, 1.0]  # no stitches on the rib band itself

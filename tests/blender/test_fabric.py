@@ -59,8 +59,10 @@ def test_relief_only_at_final_sizes_and_the_flat_copy_keeps_the_heather():
     assert result["flat_textures"] == ["TEX_NOISE"]
     assert result["flat_relief"] is False
     assert result["flat_heather_linked"] is True
-    # seams are placed by the procedural tee's part attribute, drawn only when asked for
-    assert result["seam_attributes"] == ["tshirt_part"]
+    # seams are placed by the procedural tee's part and stitch-distance attributes, drawn
+    # only when asked for
+    assert result["seam_attributes"] == ["tshirt_part", "tshirt_hem_distance",
+                                         "tshirt_neck_distance"]
     assert result["plain_attributes"] == []
     assert (result["seams_1024"], result["seams_2048"]) == ("tshirt_knit_shade", "tshirt_seams")
 
