@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import bpy
+import numpy as np
 from mathutils import Vector
 
 from .._shared import errors, prints, templates
@@ -154,8 +155,9 @@ def _garment(template: templates.Template | None, collection: bpy.types.Collecti
     return obj, None, None
 
 
-def _silhouette(obj: bpy.types.Object) -> tuple[Vector, float]:
-    """Centre and radius that bound the shirt's silhouette from any azimuth (world space)."""
+def _silhouette(obj: bpy.types.Object) -> tuple[Vector, float, np.ndarray]:
+    """Centre and radius that bound the shirt's silhouette from any azimuth (world space),
+    and the points that bound it (N x 3, relative to that centre)."""
     mw = obj.matrix_world
     pts = [mw @ Vector(c) for c in obj.bound_box]
     if obj.type == "MESH" and len(obj.data.vertices) < 200_000:
@@ -164,7 +166,8 @@ def _silhouette(obj: bpy.types.Object) -> tuple[Vector, float]:
     zmax = max(p.z for p in pts)
     radius = max(math.hypot(p.x, p.y) for p in pts)
     half = max(radius, (zmax - zmin) / 2)
-    return Vector((0.0, 0.0, (zmin + zmax) / 2)), half
+    centre = Vector((0.0, 0.0, (zmin + zmax) / 2))
+    return centre, half, np.array([tuple(p - centre) for p in pts])
 
 
 def build_scene(
@@ -199,8 +202,9 @@ def build_scene(
                           else 0.0)
     frame = frame_for(shirt, template)
 
-    target, half_extent = _silhouette(shirt)
-    rig, camera = studio.build_rig(collection, target, half_extent)
+    target, half_extent, points = _silhouette(shirt)
+    rig, camera = studio.build_rig(collection, target,
+                                   studio.camera_distance(points, half_extent))
     scene.camera = camera
     studio.build_world(scene)
     studio.configure_render(scene, resolution=resolution, samples=samples)

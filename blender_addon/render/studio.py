@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import bpy
+import numpy as np
 from bpy_extras.object_utils import world_to_camera_view
 from mathutils import Vector
 
@@ -34,6 +35,11 @@ AMBIENT_STRENGTH = 0.35
 LENS_MM = 85.0
 SENSOR_MM = 36.0
 FILL_FRACTION = 0.86  # the shirt's silhouette fills ~86 % of the frame height
+# ... as if all of it stood at the target's depth. The parts turned toward the camera are
+# nearer and look bigger (the hem's side corners in a side view): from any azimuth, no point
+# comes nearer the frame's edge than this fraction of the half frame.
+EDGE_FRACTION = 0.97
+CAMERA_ELEVATION_DEG = 4.0
 #: A close-up's frame side over its print's larger side: the print fills most of the frame,
 #: with enough of the garment around it to say where it is.
 CLOSEUP_MARGIN = 1.5
@@ -87,13 +93,33 @@ def _link(collection: bpy.types.Collection, obj: bpy.types.Object) -> bpy.types.
     return obj
 
 
+def camera_distance(points: np.ndarray, half_extent: float) -> float:
+    """How far the rig's camera stands from the target: the silhouette (``half_extent``, its
+    radius from any side) fills FILL_FRACTION of the frame, and the camera backs off as far as
+    needed for every point (``points``, N x 3, relative to the target) to stay within
+    EDGE_FRACTION of it in perspective, at every azimuth a view or a turntable frame takes."""
+    limit = EDGE_FRACTION * math.tan(_half_fov())
+    el = math.radians(CAMERA_ELEVATION_DEG)
+    azimuths = np.radians(np.arange(0.0, 360.0, 5.0))
+    c, s = np.cos(azimuths), np.sin(azimuths)
+    # the camera's axes for each azimuth (the rig turned about Z): right, up and forward
+    right = np.stack([c, s, np.zeros_like(c)])
+    up = np.stack([-s * math.sin(el), c * math.sin(el), np.full_like(c, math.cos(el))])
+    forward = np.stack([-s * math.cos(el), c * math.cos(el), np.full_like(c, -math.sin(el))])
+    # a point at depth (q . forward) + D in front of the camera shows at (q . right, q . up)
+    # over that depth: within the limit when D >= max(|q . right|, |q . up|) / limit - q . fwd
+    across = np.maximum(np.abs(points @ right), np.abs(points @ up))
+    needed = float((across / limit - points @ forward).max()) if len(points) else 0.0
+    return max(half_extent / FILL_FRACTION / math.tan(_half_fov()), needed)
+
+
 def build_rig(
-    collection: bpy.types.Collection, target: Vector, half_extent: float
+    collection: bpy.types.Collection, target: Vector, distance: float
 ) -> tuple[bpy.types.Object, bpy.types.Object]:
     """Create rig empty, camera, lights and the (hidden) studio backdrop.
 
-    ``half_extent`` is the radius of the shirt's silhouette seen from any side; the camera
-    distance is derived from it so every azimuth frames the shirt identically.
+    The camera stands ``distance`` from ``target`` (`camera_distance`), the same at every
+    azimuth, so every view frames the shirt identically.
     """
     rig = _link(collection, bpy.data.objects.new(RIG_NAME, None))
     rig.location = (0.0, 0.0, target.z)
@@ -103,13 +129,12 @@ def build_rig(
     cam_data.lens = LENS_MM
     cam_data.sensor_width = SENSOR_MM
     cam_data.sensor_fit = "AUTO"
-    distance = half_extent / FILL_FRACTION / math.tan(_half_fov())
     cam_data.clip_start = 0.05
     cam_data.clip_end = distance * 4
     camera = _link(collection, bpy.data.objects.new(CAMERA_NAME, cam_data))
     camera.parent = rig
     # a touch above the chest line, looking slightly down like a product photographer
-    camera.location = _orbit_position(0.0, 4.0, distance)
+    camera.location = _orbit_position(0.0, CAMERA_ELEVATION_DEG, distance)
     _aim(camera, Vector((0.0, 0.0, 0.0)))
 
     for spec in LIGHTS:
