@@ -155,19 +155,20 @@ def _garment(template: templates.Template | None, collection: bpy.types.Collecti
     return obj, None, None
 
 
-def _silhouette(obj: bpy.types.Object) -> tuple[Vector, float, np.ndarray]:
-    """Centre and radius that bound the shirt's silhouette from any azimuth (world space),
-    and the points that bound it (N x 3, relative to that centre)."""
-    mw = obj.matrix_world
-    pts = [mw @ Vector(c) for c in obj.bound_box]
+def _silhouette(obj: bpy.types.Object) -> tuple[Vector, np.ndarray]:
+    """The point the camera aims at (on the Z axis, halfway up the garment) and the points that
+    bound the garment, relative to it (N x 3, world axes): every vertex, or the bounding box's
+    corners of a very large mesh."""
     if obj.type == "MESH" and len(obj.data.vertices) < 200_000:
-        pts = [mw @ v.co for v in obj.data.vertices]
-    zmin = min(p.z for p in pts)
-    zmax = max(p.z for p in pts)
-    radius = max(math.hypot(p.x, p.y) for p in pts)
-    half = max(radius, (zmax - zmin) / 2)
-    centre = Vector((0.0, 0.0, (zmin + zmax) / 2))
-    return centre, half, np.array([tuple(p - centre) for p in pts])
+        local = np.empty(len(obj.data.vertices) * 3)
+        obj.data.vertices.foreach_get("co", local)
+        local = local.reshape(-1, 3)
+    else:
+        local = np.array(obj.bound_box)
+    world = np.array(obj.matrix_world)
+    points = local @ world[:3, :3].T + world[:3, 3]
+    middle = (points[:, 2].min() + points[:, 2].max()) / 2
+    return Vector((0.0, 0.0, middle)), points - (0.0, 0.0, middle)
 
 
 def build_scene(
@@ -202,9 +203,8 @@ def build_scene(
                           else 0.0)
     frame = frame_for(shirt, template)
 
-    target, half_extent, points = _silhouette(shirt)
-    rig, camera = studio.build_rig(collection, target,
-                                   studio.camera_distance(points, half_extent))
+    target, points = _silhouette(shirt)
+    rig, camera = studio.build_rig(collection, target, studio.camera_distance(points))
     scene.camera = camera
     studio.build_world(scene)
     studio.configure_render(scene, resolution=resolution, samples=samples)

@@ -93,11 +93,14 @@ def _link(collection: bpy.types.Collection, obj: bpy.types.Object) -> bpy.types.
     return obj
 
 
-def camera_distance(points: np.ndarray, half_extent: float) -> float:
-    """How far the rig's camera stands from the target: the silhouette (``half_extent``, its
-    radius from any side) fills FILL_FRACTION of the frame, and the camera backs off as far as
-    needed for every point (``points``, N x 3, relative to the target) to stay within
-    EDGE_FRACTION of it in perspective, at every azimuth a view or a turntable frame takes."""
+def camera_distance(points: np.ndarray) -> float:
+    """How far the rig's camera stands from the target, given the points that bound the
+    garment (N x 3, relative to the target, which is halfway up it): its silhouette seen from
+    any side (a radius) fills FILL_FRACTION of the frame, and the camera backs off as far as
+    needed for every point to stay within EDGE_FRACTION of it in perspective, at every
+    azimuth a view or a turntable frame takes."""
+    silhouette = max(float(np.hypot(points[:, 0], points[:, 1]).max()),
+                     float(np.abs(points[:, 2]).max()))
     limit = EDGE_FRACTION * math.tan(_half_fov())
     el = math.radians(CAMERA_ELEVATION_DEG)
     azimuths = np.radians(np.arange(0.0, 360.0, 5.0))
@@ -109,8 +112,8 @@ def camera_distance(points: np.ndarray, half_extent: float) -> float:
     # a point at depth (q . forward) + D in front of the camera shows at (q . right, q . up)
     # over that depth: within the limit when D >= max(|q . right|, |q . up|) / limit - q . fwd
     across = np.maximum(np.abs(points @ right), np.abs(points @ up))
-    needed = float((across / limit - points @ forward).max()) if len(points) else 0.0
-    return max(half_extent / FILL_FRACTION / math.tan(_half_fov()), needed)
+    needed = float((across / limit - points @ forward).max())
+    return max(silhouette / FILL_FRACTION / math.tan(_half_fov()), needed)
 
 
 def build_rig(

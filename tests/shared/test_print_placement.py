@@ -183,7 +183,9 @@ def test_bad_print_lists_are_refused(data, fragment):
 def test_warnings_are_at_each_prints_final_size_and_name_it_when_there_are_several():
     low = fit("chest-large", 600, 800)
     # one print: the sentence a version-1 job carried, at its preset's size
-    assert print_warnings([low]) == [print_resolution(600, 800, 30.5, 40.6).warning]
+    chest = PRESETS["chest-large"]
+    assert print_warnings([low]) == [
+        print_resolution(600, 800, chest.width_cm, chest.height_cm).warning]
     sharp_when_small = fit("chest-large", 600, 800, scale=0.15)
     assert print_warnings([sharp_when_small]) == []
     both = print_warnings([fit("chest-small", 4000, 4000), low])
