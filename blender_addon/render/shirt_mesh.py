@@ -168,10 +168,12 @@ class _Builder:
                 beta = math.radians(58.0) * (1.0 - k * k)
                 d3 = (d3 * math.cos(beta) + Vector((0.0, 0.0, 1.0)) * math.sin(beta)).normalized()
             rise = p3.z - p0.z
-            # the chest and back stay upright above the armpits and turn over a broad,
-            # nearly level shoulder: a flat front in profile, not a dome
-            p1 = p0 + Vector((0.0, 0.0, 0.62 * rise))
-            p2 = p3 - d3 * (0.85 * max(flat.length, 0.04) + 0.1 * rise)
+            # the chest and back stay upright above the armpits, then slope in to the seam,
+            # as a torso narrows from the chest (~25 cm deep) to the shoulder: in profile the
+            # sleeve's cap carries the shoulder's line up to the collar, with no dome over it
+            p1 = p0 + Vector((0.0, 0.0, 0.5 * rise))
+            p2 = p3 - d3 * (0.45 * max(flat.length, 0.04) + 0.05 * rise)
+            p2.z -= 0.1 * rise
             for r in range(1, n_up + 1):
                 t = r / n_up
                 column.append(bm.verts.new(shape.bezier(p0, p1, p2, p3, t)))
