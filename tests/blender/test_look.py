@@ -79,7 +79,8 @@ def _silhouette_jitter(rgba: np.ndarray) -> float:
     (to a fraction of a pixel, from the alpha) should drift smoothly from row to row, so the
     mean second difference of that crossing is ~0.02 px on a clean edge (128 spp) and grows
     with coverage noise. Rows from 55 % to 90 % of the shirt's height: below the sleeves,
-    above the hem."""
+    above the hem. Both sides pooled: one side's 35 % of rows at test size varies by ~10 %
+    from one sampling pattern to the next."""
     alpha = rgba[..., 3]
     rows = np.nonzero((alpha > 0.5).any(axis=1))[0]
     top, height = rows[0], rows[-1] - rows[0]
@@ -87,7 +88,7 @@ def _silhouette_jitter(rgba: np.ndarray) -> float:
     middle = alpha.shape[1] // 2
     left = middle - band[:, :middle].sum(axis=1)
     right = band[:, middle:].sum(axis=1)
-    return float(max(np.abs(np.diff(left, 2)).mean(), np.abs(np.diff(right, 2)).mean()))
+    return float((np.abs(np.diff(left, 2)).mean() + np.abs(np.diff(right, 2)).mean()) / 2)
 
 
 def test_turntable_silhouette_is_no_rougher_than_the_stills(look_job):
