@@ -85,7 +85,7 @@ class TeeMeasurements:
     hem_flatten: float = 0.8  # the empty opening sags shut: its depth over its height
     collar_height: float = 0.021
     thickness: float = 0.0028
-    fold_amplitude: float = 0.007
+    fold_amplitude: float = 0.010
     hps_z: float = 0.37
     #: the short sleeves end in a turned-up, coverstitched hem like the body's
     sleeve_hemmed: ClassVar[bool] = True
