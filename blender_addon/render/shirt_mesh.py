@@ -152,6 +152,8 @@ class _Builder:
         grid: list[list[bmesh.types.BMVert]] = []
         for c in range(ring_cols):
             xr, yu = col_x0[c], col_y0[c]
+            if yu > 0.0:
+                yu *= m.back_depth_ratio
             column: list[bmesh.types.BMVert] = []
             for z in lower_zs:
                 column.append(bm.verts.new((xr * width_at(z), yu * depth_at(z), z)))

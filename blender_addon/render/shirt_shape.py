@@ -74,8 +74,10 @@ class TeeMeasurements:
     shoulder_width: float = 0.50  # shoulder point to shoulder point
     shoulder_slope: float = 0.045  # drop from HPS to the shoulder point
     armhole_depth: float = 0.245  # HPS line to underarm
-    chest_depth: float = 0.125  # half depth of the torso (front to centre)
-    hem_depth: float = 0.118
+    chest_depth: float = 0.131  # half depth of the torso (front to centre)
+    hem_depth: float = 0.124
+    # the back hangs flatter than the chest: its half depths over the front's
+    back_depth_ratio: float = 0.9
     sleeve_length: float = 0.22  # shoulder point to sleeve hem, along the top
     sleeve_opening_radius: float = 0.064
     sleeve_drop_deg: float = 52.0  # sleeve top line below horizontal
