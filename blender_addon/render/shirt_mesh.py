@@ -344,7 +344,7 @@ class _Builder:
                 d_hem = v.co.z - z_hem
                 fade = shape.smoothstep(m.hps_z - 0.02, m.hps_z - 0.16, v.co.z)
                 fade *= 0.4 + 0.6 * shape.smoothstep(0.0, 0.05, d_hem)
-                offset = m.fold_amplitude * fade * shape.fold_offset(v.co, PART_FRONT)
+                offset = m.fold_amplitude * fade * shape.fold_offset(v.co)
                 offset -= 0.0013 * shape.groove(d_hem, shape.HEM_STITCH_LINE, 0.006)
             moves.append((v, v.normal * offset))
         for v, d in moves:

@@ -139,7 +139,7 @@ class TeeMeasurements:
     def sleeve_offset(self, co: Vector, along: float, around: float) -> float:
         """How far a sleeve point moves along its normal: soft wrinkles, and the stitched
         hem's groove ``along`` metres from the sleeve's end (``around``: angle on the ring)."""
-        fold = fold_offset(co, PART_SLEEVE) * smoothstep(0.0, 0.03, along)
+        fold = sleeve_wrinkles(co, around) * smoothstep(0.0, 0.03, along)
         return self.fold_amplitude * 0.7 * fold - 0.0012 * groove(along, HEM_STITCH_LINE, 0.005)
 
 
@@ -297,26 +297,17 @@ def quarter_angles(n: int, a: float, b: float, p: float) -> list[float]:
     return out
 
 
-def fold_offset(co: Vector, part: int) -> float:
-    """Deterministic soft folds (unit amplitude): a fixed sum of waves, no random seed.
+def fold_offset(co: Vector) -> float:
+    """Deterministic soft folds of the body (unit amplitude): a fixed sum of waves, no random
+    seed.
 
     The same code always gives the same mesh, so renders are reproducible and golden-image
-    tests are possible. Body: vertical drape folds that grow toward the hem and meander a
-    little, shallow drag lines running from the underarms toward the centre, folds across the
-    sides with flutes above the hem, and a fan from each underarm. Sleeves: a few soft
-    wrinkles around the tube.
+    tests are possible: vertical drape folds that grow toward the hem and meander a little,
+    shallow drag lines running from the underarms toward the centre, folds across the sides
+    with flutes above the hem, and a fan from each underarm.
     """
     x, y, z = co.x, co.y, co.z
     tau = 2.0 * math.pi
-    if part == PART_SLEEVE:
-        ax = abs(x)
-        ang = math.atan2(y, z - 0.2)
-        # fade in away from the shoulder so the sleeve cap keeps a clean silhouette
-        cap = smoothstep(0.27, 0.33, ax)
-        return cap * (
-            0.6 * math.sin(2.0 * ang + tau * ax / 0.12 + 0.7)
-            + 0.3 * math.sin(3.0 * ang - tau * z / 0.09 + 1.9)
-        )
     low = smoothstep(0.30, -0.32, z)  # 0 at the chest, 1 near the hem
     # long vertical drapes; each wave is switched on and off along z so folds have ends
     drape = 0.0
@@ -333,6 +324,23 @@ def fold_offset(co: Vector, part: int) -> float:
     diag = math.sin(tau * (0.75 * ax + z) / 0.09 + 1.1)
     diag *= smoothstep(0.08, 0.22, ax) * smoothstep(-0.10, 0.02, z) * smoothstep(0.13, 0.05, z)
     return (0.3 + 0.7 * low) * drape + 0.35 * diag + _side_folds(x, y, z) + _armpit_fan(x, z)
+
+
+def sleeve_wrinkles(co: Vector, around: float) -> float:
+    """A few soft wrinkles round a short sleeve (unit amplitude), waves in the angle round its
+    rings (``around``: 0 at the front, pi/2 on the top line), so they follow the tube however
+    far it hangs. (An angle taken about a fixed height once did, until the lowered sleeves'
+    top line passed through that height: there it flipped from point to point and pinched
+    the cloth into a crease the inner shell poked through.)"""
+    tau = 2.0 * math.pi
+    ax = abs(co.x)
+    ang = around - math.pi / 2
+    # fade in away from the shoulder so the sleeve cap keeps a clean silhouette
+    cap = smoothstep(0.27, 0.33, ax)
+    return cap * (
+        0.6 * math.sin(2.0 * ang + tau * ax / 0.12 + 0.7)
+        + 0.3 * math.sin(3.0 * ang - tau * co.z / 0.09 + 1.9)
+    )
 
 
 def _side_folds(x: float, y: float, z: float) -> float:

@@ -39,6 +39,20 @@ _BUILD = textwrap.dedent("""
         return hashlib.sha256(co.tobytes() + parts.tobytes() + uv.tobytes()
                               + b"".join(stitching)).hexdigest()
 
+    def wrinkle_slope(m):
+        # the steepest the sleeve's wrinkles rise round each ring: metres per metre of cloth
+        worst = 0.0
+        for ring in m.sleeve_rings(TeeResolution()):
+            points = []
+            for k in range(721):
+                a = 2 * math.pi * k / 720
+                co = ring.centre + ring.up * (ring.rz * math.sin(a))
+                co.y -= ring.ry * math.cos(a)
+                points.append((co, m.sleeve_offset(co, ring.along, a)))
+            for (c0, o0), (c1, o1) in zip(points, points[1:]):
+                worst = max(worst, abs(o1 - o0) / (c1 - c0).length)
+        return worst
+
     out = {}
     for generator in ("classic_tee", "long_sleeve_tee"):
         start = time.perf_counter()
@@ -76,6 +90,7 @@ _BUILD = textwrap.dedent("""
             "upper_chest_y": front_y(m.hps_z - m.armhole_depth + 0.085),
             "shoulder_y": front_y(m.hps_z - 0.05), "opening_axis": axis,
             "sleeve_hem": [float(to_hem[sleeve].min()), float(to_hem[sleeve].max())],
+            "wrinkle_slope": wrinkle_slope(m),
             "body_hem_error": float(np.abs(to_hem[body] - (co[body, 2] - z_hem)).max()),
             "neck_at_collar_seam": float(to_neck[body].min()),
             "neck_near_collar": int((to_neck[body] < 0.015).sum()),
@@ -114,6 +129,14 @@ def test_the_classic_tees_sleeve_openings_face_the_floor(built):
     x, _, z = built["classic_tee"]["opening_axis"]
     # more down than out: a side camera sees the hem edge-on, not into the tube
     assert z < -0.85 and x > 0.0, (x, z)
+
+
+@pytest.mark.parametrize("generator", ["classic_tee", "long_sleeve_tee"])
+def test_the_sleeves_wrinkles_are_soft_all_round(built, generator):
+    # at most ~3 mm over a cm of cloth: the classic tee's rose 14 mm in a cm where its
+    # wrinkles' angle, taken about a fixed height, flipped on the lowered sleeve's top line,
+    # and the inner shell showed through the pinch as dark specks in the turntable
+    assert built[generator]["wrinkle_slope"] < 0.5, built[generator]
 
 
 def test_the_classic_tees_sleeves_are_hemmed_and_the_long_sleeves_cuffed(built):
