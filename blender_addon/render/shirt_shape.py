@@ -327,11 +327,10 @@ def fold_offset(co: Vector) -> float:
 
 
 def sleeve_wrinkles(co: Vector, around: float) -> float:
-    """A few soft wrinkles round a short sleeve (unit amplitude), waves in the angle round its
+    """A few soft wrinkles round a short sleeve (unit amplitude): waves in the angle round its
     rings (``around``: 0 at the front, pi/2 on the top line), so they follow the tube however
-    far it hangs. (An angle taken about a fixed height once did, until the lowered sleeves'
-    top line passed through that height: there it flipped from point to point and pinched
-    the cloth into a crease the inner shell poked through.)"""
+    far it hangs. An angle about a fixed point would flip where the tube passes through that
+    point, and pinch the cloth there."""
     tau = 2.0 * math.pi
     ax = abs(co.x)
     ang = around - math.pi / 2
