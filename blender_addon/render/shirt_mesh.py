@@ -218,9 +218,7 @@ class _Builder:
             ring: list[bmesh.types.BMVert] = []
             for k_seg in range(n_s):
                 a = 2 * math.pi * k_seg / n_s
-                rib = spec.rib if k_seg % 2 == 0 else -spec.rib
-                p = spec.centre + spec.up * ((spec.rz + rib) * math.sin(a))
-                p += Vector((0.0, -(spec.ry + rib) * math.cos(a), 0.0))
+                p = spec.point(a, spec.rib if k_seg % 2 == 0 else -spec.rib)
                 v = self.bm.verts.new((p.x * side, p.y, p.z))
                 self.sleeve_coords[v] = (spec.along, a)
                 ring.append(v)

@@ -49,6 +49,12 @@ class SleeveRing:
     along: float  # distance to the sleeve's end along its top line (folds and stitch lines)
     rib: float = 0.0  # knit rib depth: alternate ring points stand out and in by this much
 
+    def point(self, around: float, rib: float = 0.0) -> Vector:
+        """The ring's point ``around`` radians from the front (pi/2 on the top line), stood
+        ``rib`` out from the ellipse."""
+        p = self.centre + self.up * ((self.rz + rib) * math.sin(around))
+        return p + Vector((0.0, -(self.ry + rib) * math.cos(around), 0.0))
+
 
 def _tucked(centre: Vector, rz: float, ry: float, k: float) -> tuple[Vector, float, float]:
     """A root ring moved into the body (``k`` 0..1), so the armhole never shows a gap."""

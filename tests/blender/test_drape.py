@@ -46,8 +46,7 @@ _BUILD = textwrap.dedent("""
             points = []
             for k in range(721):
                 a = 2 * math.pi * k / 720
-                co = ring.centre + ring.up * (ring.rz * math.sin(a))
-                co.y -= ring.ry * math.cos(a)
+                co = ring.point(a)
                 points.append((co, m.sleeve_offset(co, ring.along, a)))
             for (c0, o0), (c1, o1) in zip(points, points[1:]):
                 worst = max(worst, abs(o1 - o0) / (c1 - c0).length)
