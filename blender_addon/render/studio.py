@@ -101,19 +101,20 @@ def camera_distance(points: np.ndarray) -> float:
     azimuth a view or a turntable frame takes."""
     silhouette = max(float(np.hypot(points[:, 0], points[:, 1]).max()),
                      float(np.abs(points[:, 2]).max()))
-    limit = EDGE_FRACTION * math.tan(_half_fov())
-    el = math.radians(CAMERA_ELEVATION_DEG)
-    azimuths = np.radians(np.arange(0.0, 360.0, 5.0))
-    c, s = np.cos(azimuths), np.sin(azimuths)
-    # the camera's axes for each azimuth (the rig turned about Z): right, up and forward
-    right = np.stack([c, s, np.zeros_like(c)])
-    up = np.stack([-s * math.sin(el), c * math.sin(el), np.full_like(c, math.cos(el))])
-    forward = np.stack([-s * math.cos(el), c * math.cos(el), np.full_like(c, -math.sin(el))])
+    tan_half = math.tan(_half_fov())
+    limit = EDGE_FRACTION * tan_half
+    # the camera's axes at each azimuth, from where `build_rig` and `aim_rig` put it: forward
+    # toward the target, right level (square to forward and Z), up square to both
+    forward = -np.array([_orbit_position(az, CAMERA_ELEVATION_DEG, 1.0)
+                         for az in range(0, 360, 5)])
+    right = np.cross(forward, (0.0, 0.0, 1.0))
+    right /= np.linalg.norm(right, axis=1, keepdims=True)
+    up = np.cross(right, forward)
     # a point at depth (q . forward) + D in front of the camera shows at (q . right, q . up)
     # over that depth: within the limit when D >= max(|q . right|, |q . up|) / limit - q . fwd
-    across = np.maximum(np.abs(points @ right), np.abs(points @ up))
-    needed = float((across / limit - points @ forward).max())
-    return max(silhouette / FILL_FRACTION / math.tan(_half_fov()), needed)
+    across = np.maximum(np.abs(points @ right.T), np.abs(points @ up.T))
+    needed = float((across / limit - points @ forward.T).max())
+    return max(silhouette / FILL_FRACTION / tan_half, needed)
 
 
 def build_rig(
