@@ -1,7 +1,9 @@
 """One error handler for the whole app: every failure becomes JSON `{"code", "message"}`.
 
 Project errors carry their own code and status; werkzeug's HTTP errors (404, 405, 413, ...) keep
-their status with a snake_case code; anything else is a 500 whose details go to the log only.
+their status with a snake_case code; a database that is locked or unreachable is a 503 with
+Retry-After (the request's transaction was rolled back, so a retry is safe); anything else is a
+500 whose details go to the log only.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ import logging
 import re
 
 from flask import Flask, Response, jsonify
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 from shared.errors import TshirtError
@@ -46,9 +50,9 @@ class Conflict(TshirtError):
     http_status = 409
 
 
-class ServiceUnavailable(TshirtError):
-    default_code = "unavailable"
-    http_status = 503
+#: Seconds a client is asked to wait after a 503: long enough for a SQLite writer to finish or
+#: a database to restart, short enough that a shop's upload script hardly notices.
+RETRY_AFTER_S = 5
 
 
 def error_response(code: str, message: str, status: int) -> Response:
@@ -61,7 +65,19 @@ def _snake(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_") or "error"
 
 
+def _database_away(error: OperationalError | PoolTimeout) -> Response:
+    # A lock held past the busy timeout (SQLite), a database restarting or refusing
+    # connections (PostgreSQL), a pool with no connection free: none is the request's fault.
+    _log.error("database unavailable: %s", getattr(error, "orig", None) or error)
+    response = error_response("database_unavailable", "The database is busy or unreachable; "
+                              f"nothing was changed. Try again in {RETRY_AFTER_S} seconds.", 503)
+    response.headers["Retry-After"] = str(RETRY_AFTER_S)
+    return response
+
+
 def handle_error(error: Exception) -> Response:
+    if isinstance(error, (OperationalError, PoolTimeout)):
+        return _database_away(error)
     if isinstance(error, TshirtError):
         if error.http_status >= 500:
             _log.error("%s: %s", error.code, error.message)

@@ -43,7 +43,13 @@ def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
 
 
 def _errors(*codes: int) -> dict[str, Any]:
-    return {str(code): _json(ref("Error"), _ERRORS[code]) for code in codes}
+    """The error answers `codes`, and the 503 every route that touches the database may give."""
+    return {**{str(code): _json(ref("Error"), _ERRORS[code]) for code in codes},
+            "503": {**_json(ref("Error"), "The database is busy or unreachable "
+                                          "(database_unavailable); nothing was changed"),
+                    "headers": {"Retry-After": {
+                        "description": "Seconds to wait before trying again",
+                        "schema": {"type": "integer"}}}}}
 
 
 def _path_param(name: str, description: str) -> dict[str, Any]:

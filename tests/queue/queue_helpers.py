@@ -181,13 +181,18 @@ def wait_http(base: str, proc: Proc, timeout: float = 60) -> None:
 
 
 def upload(base: str, design: Path = SAMPLE_DESIGN, **fields: str) -> dict[str, Any]:
+    """POST a job as a client does: a 503 (the database busy past its lock timeout, seen once
+    on CI's 2 loaded cores while a fresh service started) is tried again after Retry-After."""
     data = {"product_id": "prod_e2e", "preset": "chest-medium", "color": "#c8102e", **fields}
-    with design.open("rb") as handle:
-        # a service just started shares CI's 2 cores with the worker loading Blender (its
-        # preflight): the first answer has taken over 10 s there, though ~0.1 s when idle
-        response = http("POST", f"{base}/admin/render-jobs", headers=AUTH, data=data,
-                                 files={"design": (design.name, handle, "image/png")},
-                                 timeout=30)
+    for _ in range(3):
+        with design.open("rb") as handle:
+            # a service just started shares CI's 2 cores with the worker loading Blender (its
+            # preflight): the first answer has taken over 10 s there, though ~0.1 s when idle
+            response = http("POST", f"{base}/admin/render-jobs", headers=AUTH, data=data,
+                            files={"design": (design.name, handle, "image/png")}, timeout=30)
+        if response.status_code != 503:
+            break
+        time.sleep(float(response.headers.get("Retry-After", 5)))
     assert response.status_code == 202, response.text
     return response.json()
 
