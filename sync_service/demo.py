@@ -39,10 +39,15 @@ def run(base: str, data_dir: Path, token: str | None, timeout_s: float = 1800) -
             _say("the service did not answer; not submitting the sample")
             return 1
         time.sleep(0.2)
-    with SAMPLE.open("rb") as handle:
-        response = requests.post(f"{base}/admin/render-jobs", headers=headers, data=FIELDS,
-                                 files={"design": (SAMPLE.name, handle, "image/png")},
-                                 timeout=30)
+    for _ in range(3):  # a 503 (the database busy) changed nothing: send it again
+        with SAMPLE.open("rb") as handle:
+            response = requests.post(f"{base}/admin/render-jobs", headers=headers,
+                                     data=FIELDS,
+                                     files={"design": (SAMPLE.name, handle, "image/png")},
+                                     timeout=30)
+        if response.status_code != 503:
+            break
+        time.sleep(float(response.headers.get("Retry-After", 5)))
     if response.status_code != 202:
         _say(f"submitting the sample failed: {response.status_code} {response.text.strip()}")
         return 1
