@@ -11,10 +11,12 @@ import json
 import os
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import requests
 
+from shared.http import IDEMPOTENCY_HEADER, session_with_retries
 from shared.jobs import TERMINAL, JobStatus
 
 REPO = Path(__file__).resolve().parent.parent
@@ -39,15 +41,14 @@ def run(base: str, data_dir: Path, token: str | None, timeout_s: float = 1800) -
             _say("the service did not answer; not submitting the sample")
             return 1
         time.sleep(0.2)
-    for _ in range(3):  # a 503 (the database busy) changed nothing: send it again
-        with SAMPLE.open("rb") as handle:
-            response = requests.post(f"{base}/admin/render-jobs", headers=headers,
-                                     data=FIELDS,
-                                     files={"design": (SAMPLE.name, handle, "image/png")},
-                                     timeout=30)
-        if response.status_code != 503:
-            break
-        time.sleep(float(response.headers.get("Retry-After", 5)))
+    # Keyed, so the shared session may send it again after a 503 (the database busy) or a
+    # lost answer, as it does for every client's POST: the service makes one job of it.
+    client = session_with_retries("demo")
+    with SAMPLE.open("rb") as handle:
+        response = client.post(f"{base}/admin/render-jobs",
+                               headers={**headers, IDEMPOTENCY_HEADER: uuid.uuid4().hex},
+                               data=FIELDS,
+                               files={"design": (SAMPLE.name, handle, "image/png")}, timeout=30)
     if response.status_code != 202:
         _say(f"submitting the sample failed: {response.status_code} {response.text.strip()}")
         return 1
@@ -60,8 +61,8 @@ def run(base: str, data_dir: Path, token: str | None, timeout_s: float = 1800) -
             _say("gave up waiting; the job is still " + job["status"])
             return 1
         time.sleep(0.5)
-        job = requests.get(f"{base}/admin/render-jobs/{job['id']}", headers=headers,
-                           timeout=10).json()
+        job = client.get(f"{base}/admin/render-jobs/{job['id']}", headers=headers,
+                         timeout=10).json()
         state = (job["status"], job["progress"], job["stage"])
         if state != last:
             _say(f"{job['status']:<11} {job['progress']:>3}%  {job['stage']}")

@@ -181,8 +181,8 @@ def wait_http(base: str, proc: Proc, timeout: float = 60) -> None:
 
 
 def upload(base: str, design: Path = SAMPLE_DESIGN, **fields: str) -> dict[str, Any]:
-    """POST a job as a client does: a 503 (the database busy past its lock timeout, seen once
-    on CI's 2 loaded cores while a fresh service started) is tried again after Retry-After."""
+    """POST a job as a client does: a 503 (the database busy, seen on CI's 2 loaded cores
+    while a fresh service started) is tried again after Retry-After."""
     data = {"product_id": "prod_e2e", "preset": "chest-medium", "color": "#c8102e", **fields}
     for _ in range(3):
         with design.open("rb") as handle:
