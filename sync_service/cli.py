@@ -65,9 +65,17 @@ def _serve_http(args: argparse.Namespace) -> None:
     """Serve the app under Granian (HTTP in Rust, the app in `--workers` processes) until
     SIGINT or SIGTERM. Granian restarts an HTTP process that dies, and exits 1 when one dies
     again within seconds of its restart."""
+    import multiprocessing
+
     from granian import Granian
     from granian.constants import Interfaces
 
+    # Granian starts its HTTP processes with multiprocessing's default, a fork on Linux. A fork
+    # copies SQLite's in-process lock bookkeeping of the database file, and this process's
+    # supervisor threads write to that file (the queue process's heartbeat row, its exits and
+    # requeues): a process forked in one of their transactions could never write ("database is
+    # locked" on every write, for its whole life). Spawned processes start clean.
+    multiprocessing.set_start_method("spawn", force=True)
     Granian("sync_service.app:create_app", factory=True, interface=Interfaces.WSGI,
             address=args.host, port=args.port, workers=args.workers,
             blocking_threads=args.threads, backpressure=args.connection_limit,

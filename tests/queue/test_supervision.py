@@ -237,12 +237,50 @@ def _children(pid: int) -> list[tuple[int, str]]:
     return found
 
 
+def _http_processes(pid: int) -> list[int]:
+    """Granian's HTTP processes, which multiprocessing spawns (beside its resource tracker)."""
+    return [child for child, cmd in _children(pid) if "spawn_main" in cmd]
+
+
 def test_an_http_process_killed_is_restarted(spawn, tmp_path: Path,
                                              fake_renderer: FakeRenderer) -> None:
     base, server, _data = _serve(spawn, tmp_path, fake_renderer)
-    [http_pid] = [pid for pid, cmd in _children(server.process.pid) if "--queue-of" not in cmd]
+    [http_pid] = _http_processes(server.process.pid)
     os.kill(http_pid, signal.SIGKILL)
-    wait_for(lambda: any(pid != http_pid and "--queue-of" not in cmd
-                         for pid, cmd in _children(server.process.pid)), 20, "not restarted")
+    wait_for(lambda: any(pid != http_pid for pid in _http_processes(server.process.pid)), 20,
+             "not restarted")
     wait_http(base, server)
     assert server.process.poll() is None
+
+
+#: `serve`, with its own process holding the database's write lock for 3 s from just before
+#: Granian starts the HTTP processes (as a supervisor thread's write can).
+SERVE_WHILE_WRITING = """
+import sqlite3, sys, threading
+from sync_service import cli
+from sync_service.config import Settings
+
+def serve_while_writing(args):
+    path = Settings.load().database_url.removeprefix("sqlite:///")
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")
+    threading.Timer(3, holder.execute, ["COMMIT"]).start()
+    serve(args)
+
+serve, cli._serve_http = cli._serve_http, serve_while_writing
+sys.exit(cli.main(sys.argv[1:]))
+"""
+
+
+def test_http_processes_started_during_a_write_of_serve_can_write(spawn: Any,
+                                                                    tmp_path: Path) -> None:
+    """The supervisor's threads write to the database (the queue process's row) while Granian
+    starts the HTTP processes. A forked one inherited SQLite's lock bookkeeping from that
+    moment and answered every POST of its life with 503 'database is locked' (seen on CI);
+    spawned ones wait for the lock like any other writer."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = spawn("serve", ["serve", "--port", str(port)], program=("-c", SERVE_WHILE_WRITING),
+                   TSHIRT_DATA_DIR=str(tmp_path / "data"), TSHIRT_RENDER_WORKERS="0")
+    wait_http(base, server)
+    assert upload(base)["status"] == "pending"
