@@ -23,6 +23,8 @@ from .auth import new_token
 from .config import ConfigError, Settings
 
 if TYPE_CHECKING:
+    from flask import Flask
+
     from .queue.supervisor import Supervisor
 
 _log = logging.getLogger(__name__)
@@ -61,6 +63,21 @@ def _check_port_free(host: str, port: int) -> None:
             raise ConfigError(f"Cannot listen on {host}:{port}: {exc.strerror}.") from None
 
 
+#: Set by `serve` for its HTTP processes: the pid they end with.
+SERVE_PID_ENV = "TSHIRT_SERVE_PID"
+
+
+def http_app() -> Flask:
+    """The app of one HTTP process of `serve` (Granian's factory), in a process that ends with
+    `serve`: one killed with -9 leaves no HTTP process behind, holding its port and taking
+    jobs that no queue process renders."""
+    from .app import create_app
+    from .queue.supervisor import die_with_parent
+
+    die_with_parent(int(os.environ[SERVE_PID_ENV]))
+    return create_app()
+
+
 def _serve_http(args: argparse.Namespace) -> None:
     """Serve the app under Granian (HTTP in Rust, the app in `--workers` processes) until
     SIGINT or SIGTERM. Granian restarts an HTTP process that dies, and exits 1 when one dies
@@ -76,7 +93,8 @@ def _serve_http(args: argparse.Namespace) -> None:
     # requeues): a process forked in one of their transactions could never write ("database is
     # locked" on every write, for its whole life). Spawned processes start clean.
     multiprocessing.set_start_method("spawn", force=True)
-    Granian("sync_service.app:create_app", factory=True, interface=Interfaces.WSGI,
+    os.environ[SERVE_PID_ENV] = str(os.getpid())
+    Granian("sync_service.cli:http_app", factory=True, interface=Interfaces.WSGI,
             address=args.host, port=args.port, workers=args.workers,
             blocking_threads=args.threads, backpressure=args.connection_limit,
             websockets=False, log_access=False, respawn_failed_workers=True,

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from common_helpers import free_port
 from fake_renderer import FakeRenderer, pid_alive
 from queue_helpers import http, job_of, poll, redis_url, submit, upload, wait_for, wait_http
@@ -251,6 +252,18 @@ def test_an_http_process_killed_is_restarted(spawn, tmp_path: Path,
              "not restarted")
     wait_http(base, server)
     assert server.process.poll() is None
+
+
+def test_serve_killed_with_9_leaves_no_http_process_behind(spawn, tmp_path: Path,
+                                                           fake_renderer: FakeRenderer) -> None:
+    base, server, _data = _serve(spawn, tmp_path, fake_renderer)
+    http_pids = _http_processes(server.process.pid)
+    server.process.kill()
+    server.process.wait(5)
+    wait_for(lambda: not any(pid_alive(pid) for pid in http_pids), 10,
+             "an HTTP process outlived serve")
+    with pytest.raises(requests.ConnectionError):  # nothing holds its port
+        http("GET", f"{base}/health", timeout=2)
 
 
 #: `serve`, with its own process holding the database's write lock for 3 s from just before
