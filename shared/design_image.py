@@ -55,6 +55,16 @@ def corrupt_image(detail: str) -> InvalidInput:
     return InvalidInput(f"The design image is damaged: {detail}.", code="corrupt_image")
 
 
+#: A design whose every pixel is at most this opaque (of 255) prints nothing a shopper sees:
+#: an artboard exported with its layers hidden, or a mask saved instead of the art.
+INVISIBLE_ALPHA = 8
+
+
+def nothing_to_print() -> InvalidInput:
+    return InvalidInput("The design is fully transparent: nothing in it would print.",
+                        code="empty_design")
+
+
 class Turn(NamedTuple):
     """How to make a stored picture upright, as steps on a top-down pixel array in this order:
     swap the axes, reverse the rows (top <-> bottom), reverse the columns (left <-> right)."""

@@ -29,6 +29,7 @@ EXIT_CODES: dict[str, int] = {
     "invalid_spec": 12,
     "print_out_of_area": 13,
     "model_too_large": 14,
+    "empty_design": 15,
     "render_failed": 20,
     "cancelled": 130,  # the shell convention for "stopped by SIGINT"
 }

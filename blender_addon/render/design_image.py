@@ -48,6 +48,8 @@ def load_design(path: str | Path) -> bpy.types.Image:
         raise errors.InvalidInput(f"Design file not found: {path}", code="file_not_found") \
             from error
     pixels = normalise_pixels(_stored_pixels(path, header), header)
+    if header.has_alpha and pixels[..., 3].max() * 255 < design_image.INVISIBLE_ALPHA + 0.5:
+        raise design_image.nothing_to_print()
     height, width = pixels.shape[:2]
     image = bpy.data.images.new(f"Design {path.name}", width, height, alpha=True)
     image.colorspace_settings.name = "sRGB"

@@ -104,7 +104,8 @@ def _print_preset_items(self, context):
 
 
 def _design_changed(self, context) -> None:
-    """A print's design file changed: read its size (or the reason it cannot print)."""
+    """A print's design file changed: read its size (or the reason it cannot print), then
+    its pixels (a fully transparent design is refused only once they are read)."""
     status = panel_logic.inspect_design(bpy.path.abspath(self.design_path))
     self.design_width = status.width
     self.design_height = status.height
@@ -113,7 +114,9 @@ def _design_changed(self, context) -> None:
         try:
             image = preview.design_image(self.design_path)
             image.preview_ensure()
-        except (errors.TshirtError, ValueError, RuntimeError) as exc:
+        except errors.TshirtError as exc:
+            self.design_error = exc.message
+        except (ValueError, RuntimeError) as exc:
             _log.debug("design thumbnail: %s", exc)
     preview.apply_design(self.id_data.tshirt)
 

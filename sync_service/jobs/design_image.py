@@ -50,6 +50,13 @@ def normalise(original: bytes) -> bytes:
     return out.getvalue()
 
 
+def most_opaque(image: Image.Image) -> int:
+    """The alpha (0..255) of the design's most opaque pixel; 255 for a design without
+    transparency."""
+    _colour, alpha = _colour_and_alpha(image)
+    return 255 if alpha is None else alpha.getextrema()[1]
+
+
 def _colour_and_alpha(image: Image.Image) -> tuple[Image.Image, Image.Image | None]:
     """The colour channels in L, RGB or CMYK (the spaces an ICC profile can describe) and the
     alpha channel, if the file has any transparency."""

@@ -15,11 +15,11 @@ from pathlib import Path
 
 from PIL import Image
 
-from shared.design_image import read_header
+from shared.design_image import INVISIBLE_ALPHA, nothing_to_print, read_header
 from shared.errors import InvalidInput
 from shared.validation import HEADER_BYTES, DesignInfo, inspect_design_bytes
 
-from .design_image import normalise
+from .design_image import most_opaque, normalise
 
 #: The normalised copy's name in a render's work folder (of a job's first design).
 PRINT_COPY_NAME = "design-srgb.png"
@@ -30,17 +30,20 @@ def check_design(data: bytes) -> DesignInfo:
     # The header check refuses oversized images before Pillow allocates anything; its pixel cap
     # is below Pillow's own bomb threshold, so Pillow never warns about a design that got here.
     info = inspect_design_bytes(data)
+    header = read_header(data[:HEADER_BYTES])  # the stored size, before any EXIF turn
     try:
         with Image.open(io.BytesIO(data), formats=["PNG", "JPEG"]) as image:
             size = image.size
             image.load()
+            invisible = header.has_alpha and most_opaque(image) <= INVISIBLE_ALPHA
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
         raise InvalidInput(f"The design image is damaged: {error}.", code="corrupt_image") \
             from None
-    header = read_header(data[:HEADER_BYTES])  # the stored size, before any EXIF turn
     if size != (header.width, header.height):
         raise InvalidInput("The design image is damaged: its header and data disagree.",
                            code="corrupt_image")
+    if invisible:
+        raise nothing_to_print()
     return info
 
 

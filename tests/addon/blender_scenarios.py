@@ -110,6 +110,14 @@ def scenario_preview(zip_path: str, work: Path) -> dict:
     check(len(s.prints) == 1 and s.prints[0].preset == "chest-medium", "print 1 not made")
     p1 = s.prints[0]
     check("PNG or JPEG" in p1.design_error, f"design error {p1.design_error!r}")
+    # so is a design that would print nothing, once its pixels are read
+    blank = write_png(work / "blank.png", 300, 200, rgba=(200, 30, 40, 0))
+    try:
+        bpy.ops.tshirt.choose_design(filepath=str(blank))
+        raise AssertionError("choose_design accepted a fully transparent design")
+    except RuntimeError as exc:
+        check("fully transparent" in str(exc), str(exc))
+    check("fully transparent" in p1.design_error, f"design error {p1.design_error!r}")
     design = write_png(work / "design.png", 300, 200)
     check(bpy.ops.tshirt.choose_design(filepath=str(design)) == {"FINISHED"}, "choose_design")
     check(p1.design_error == "" and (p1.design_width, p1.design_height) == (300, 200), "size")

@@ -26,5 +26,6 @@ def designs(tmp_path_factory) -> dict[str, Path]:
     ihdr = struct.pack(">IIBBBBB", 64, 64, 8, 6, 0, 0, 0)
     chunk = struct.pack(">I", 13) + b"IHDR" + ihdr + struct.pack(">I", zlib.crc32(b"IHDR" + ihdr))
     (root / "corrupt.png").write_bytes(b"\x89PNG\r\n\x1a\n" + chunk + b"garbage!" * 64)
+    Image.new("RGBA", (200, 200), (255, 0, 255, 0)).save(root / "transparent.png")
     return {"magenta": root / "magenta.png", "text": root / "notes.png",
-            "corrupt": root / "corrupt.png"}
+            "corrupt": root / "corrupt.png", "transparent": root / "transparent.png"}

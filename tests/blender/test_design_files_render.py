@@ -22,6 +22,7 @@ from PIL import Image
 from render_helpers import REPO, load_rgba, run_cli
 
 from shared.contracts import Manifest, parse_event_line
+from shared.design_image import INVISIBLE_ALPHA
 
 pytestmark = [pytest.mark.blender, pytest.mark.bpy42]
 
@@ -53,7 +54,11 @@ class Renders:
             rows[name] = fixture.path
         for ref in references.values():
             rows[ref] = folder / f"{ref}.png"
-        Image.new("RGBA", UPRIGHT, (0, 0, 0, 0)).save(folder / f"{BARE}.png")
+        # the bare shirt: a fully transparent design is refused (empty_design), so one corner
+        # pixel is the faintest that counts as printed
+        bare = Image.new("RGBA", UPRIGHT, (0, 0, 0, 0))
+        bare.putpixel((0, 0), (0, 0, 0, INVISIBLE_ALPHA + 1))
+        bare.save(folder / f"{BARE}.png")
         rows[BARE] = folder / f"{BARE}.png"
         self.names = list(rows)
         batch = folder / "batch.jsonl"

@@ -37,6 +37,7 @@ def _assert_one_line_error(result, code: str) -> None:
         ("missing", "file_not_found"),
         ("text", "unsupported_media_type"),
         ("corrupt", "corrupt_image"),
+        ("transparent", "empty_design"),
         ("preset", "unknown_preset"),
         ("color", "invalid_color"),
         ("background", "invalid_color"),
@@ -51,7 +52,7 @@ def test_bad_input_exit_code_and_one_line(case, code, designs, tmp_path):
     extra: list[str] = []
     if case == "missing":
         args["design"] = str(tmp_path / "nope.png")
-    elif case in ("text", "corrupt"):
+    elif case in ("text", "corrupt", "transparent"):
         args["design"] = str(designs[case])
     elif case == "preset":
         args["preset"] = "belly-huge"

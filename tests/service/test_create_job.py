@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from PIL import Image
 
+from shared.design_image import INVISIBLE_ALPHA
 from shared.presets import PRESET_IDS
 from shared.validation import MAX_DESIGN_BYTES
 
@@ -129,6 +131,36 @@ def test_empty_file_is_422(create_job) -> None:
     response = create_job(b"")
     assert response.status_code == 422
     assert response.json["code"] == "corrupt_image"
+
+
+def _faint(mode: str, alpha: int) -> bytes:
+    """A 64 px design at `alpha` everywhere, as an RGBA, grey + alpha or palette PNG."""
+    image = Image.new("RGBA", (64, 64), (200, 30, 30, alpha))
+    buffer = io.BytesIO()
+    if mode == "P":  # every pixel palette entry 0, which tRNS makes transparent
+        Image.new("P", image.size, 0).save(buffer, "PNG", transparency=0)
+    else:
+        image.convert(mode).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(("mode", "alpha"), [("RGBA", 0), ("RGBA", INVISIBLE_ALPHA),
+                                             ("LA", 0), ("P", 0)])
+def test_a_fully_transparent_design_is_422_and_stores_nothing(create_job, data_dir: Path,
+                                                              mode: str, alpha: int) -> None:
+    response = create_job(_faint(mode, alpha))
+    assert response.status_code == 422
+    assert response.json == {"code": "empty_design", "message": "The design is fully "
+                             "transparent: nothing in it would print."}
+    assert not any((data_dir / "jobs").iterdir())
+
+
+def test_a_design_with_one_faint_pixel_is_taken(create_job) -> None:
+    image = Image.new("RGBA", (64, 64), (0, 0, 0, 0))
+    image.putpixel((5, 9), (200, 30, 30, INVISIBLE_ALPHA + 1))
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    assert create_job(buffer.getvalue()).status_code == 202
 
 
 def test_decompression_bomb_is_refused_before_decoding(create_job) -> None:

@@ -37,7 +37,8 @@ def test_codes_messages_and_json():
 
 def test_cli_exit_codes_are_distinct_per_cause():
     causes = ["file_not_found", "unsupported_media_type", "corrupt_image", "unknown_preset",
-              "invalid_color", "output_not_writable", "render_failed", "cancelled"]
+              "invalid_color", "output_not_writable", "empty_design", "render_failed",
+              "cancelled"]
     codes = [EXIT_CODES[c] for c in causes]
     assert len(set(codes)) == len(codes) and 0 not in codes and 1 not in codes
     assert InvalidInput("x", code="unknown_preset").exit_code == 6
