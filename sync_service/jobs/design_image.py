@@ -53,6 +53,8 @@ def normalise(original: bytes) -> bytes:
 def most_opaque(image: Image.Image) -> int:
     """The alpha (0..255) of the design's most opaque pixel; 255 for a design without
     transparency."""
+    if image.mode in ("RGBA", "LA", "PA"):  # most designs: no copy of the colour channels
+        return image.getchannel("A").getextrema()[1]
     _colour, alpha = _colour_and_alpha(image)
     return 255 if alpha is None else alpha.getextrema()[1]
 
