@@ -1,7 +1,9 @@
 """`serve` supervises its queue process: one killed mid-render is restarted within seconds, its
 job requeued at once and completed on the new one (SQLite queue and Redis); one that hangs is
 killed and replaced while `/health` answers 503; when restarts keep failing `serve` exits 1 with
-one line. The supervisor's own rules run in-process with a stand-in command."""
+one line. Its HTTP processes are restarted when killed, end with `serve` when it is killed
+with -9, and can write when they start during a write of `serve`'s own threads. The
+supervisor's own rules run in-process with a stand-in command."""
 
 from __future__ import annotations
 
