@@ -19,7 +19,7 @@ the service as well as inside Blender.
       "material_slot": "Fabric",     # the fabric material's name; else the one on most surface
       "uv_map": "Print",
       "size": "L",                   # the garment size it represents ("reference_size" too)
-      "landmarks": {"collar_front": [x, y, z], ...},  # metres, the model's Blender coordinates
+      "landmarks": {"collar_front": [x, y, z], ...},  # the model's coordinates and units
       "fabric": "jersey"
     }
 

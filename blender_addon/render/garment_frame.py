@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import bpy
 import numpy as np
 
-from .garment_import import LANDMARK_OFFSET_PROPERTY
+from .garment_import import LANDMARK_OFFSET_PROPERTY, LANDMARK_SCALE_PROPERTY
 from .shirt_shape import PART_ATTRIBUTE, PART_BACK, PART_FRONT, PART_INSIDE
 
 _log = logging.getLogger(__name__)
@@ -133,13 +133,16 @@ def _vec(values: np.ndarray) -> Vec3:
 
 
 def _landmarks(obj: bpy.types.Object, template) -> dict[str, np.ndarray]:
-    """The template's landmarks in object space (plus the importer's re-centring shift)."""
+    """The template's landmarks in object space: in the model's units, scaled to metres as the
+    importer scaled the model, plus its re-centring shift."""
     given = dict(getattr(template, "landmarks", None) or {})
+    scale = float(obj.get(LANDMARK_SCALE_PROPERTY, 1.0))
     offset = np.zeros(3)
     shift = obj.get(LANDMARK_OFFSET_PROPERTY)
     if shift is not None:
         offset = np.asarray(list(shift), dtype=np.float64)
-    return {name: np.asarray(point, dtype=np.float64) + offset for name, point in given.items()}
+    return {name: np.asarray(point, dtype=np.float64) * scale + offset
+            for name, point in given.items()}
 
 
 def _sleeve_axis(mesh: _Mesh, center: np.ndarray, side: float) -> np.ndarray:

@@ -31,6 +31,14 @@ _log = logging.getLogger(__name__)
 MAX_FACES = 300_000
 #: Where the shift that centres the model is kept (metres, added to the template's landmarks).
 LANDMARK_OFFSET_PROPERTY = "tshirt_landmark_offset"
+#: Where the model's metres per unit are kept (its landmarks are in its own units too).
+LANDMARK_SCALE_PROPERTY = "tshirt_landmark_scale"
+#: The largest extent of a garment in metres, from a baby's tee to a long sleeve's arm span.
+GARMENT_EXTENT_M = (0.25, 2.5)
+#: The units a model may be in, by metres per unit: these ranges do not overlap, so a model
+#: that is not in metres (glTF's unit, Blender's default) is read as centimetres or
+#: millimetres, as garment tools export, without guessing between them.
+MODEL_UNITS = {1.0: "metres", 0.01: "centimetres", 0.001: "millimetres"}
 GARMENT_NAME = "TShirt"
 #: Modifiers applied into the mesh (at render settings); every other kind is dropped.
 KEPT_MODIFIERS = frozenset({"SUBSURF", "MIRROR", "SOLIDIFY", "WEIGHTED_NORMAL"})
@@ -248,6 +256,21 @@ def _join(meshes: list[bpy.types.Object]) -> bpy.types.Object:
     return meshes[0]
 
 
+def _metres_per_unit(template: templates.Template, obj: bpy.types.Object) -> float:
+    """The unit the model is in, read from its size; refuses a model no unit makes a garment."""
+    coords = np.empty(len(obj.data.vertices) * 3)
+    obj.data.vertices.foreach_get("co", coords)
+    coords = coords.reshape(-1, 3)
+    extent = float((coords.max(axis=0) - coords.min(axis=0)).max()) if len(coords) else 0.0
+    low, high = GARMENT_EXTENT_M
+    for scale in MODEL_UNITS:
+        if low <= extent * scale <= high:
+            return scale
+    raise _invalid(template, f"the model is {extent:.4g} units across, which is no garment in "
+                             f"metres, centimetres or millimetres ({low}-{high} m); export "
+                             f"it in metres.")
+
+
 def _centre(obj: bpy.types.Object) -> tuple[float, float, float]:
     """Move the mesh so its bounding box is centred on x = y = 0 (the turntable spins the
     object about its origin); the shift, for landmarks given in the model's coordinates."""
@@ -346,6 +369,16 @@ def load_garment(template: templates.Template,
         _remove_everything(_added(before))
         raise
     obj.name = obj.data.name = GARMENT_NAME
+    try:
+        scale = _metres_per_unit(template, obj)
+    except errors.InvalidInput:
+        _remove_everything(_added(before))
+        raise
+    if scale != 1.0:
+        obj.data.transform(Matrix.Scale(scale, 4))
+        _log.info("garment %s: modelled in %s, scaled to metres", template.id,
+                  MODEL_UNITS[scale])
+    obj[LANDMARK_SCALE_PROPERTY] = scale
     obj[LANDMARK_OFFSET_PROPERTY] = _centre(obj)
     if not obj.material_slots:
         obj.data.materials.append(None)  # a slot for the fabric to go into

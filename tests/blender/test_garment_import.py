@@ -42,6 +42,8 @@ LOCATION = (0.4, -0.25, 0.1)  # where the garment sits in its file
 LABEL = {"x": 0.15, "z": 0.10, "w": 0.05, "h": 0.03}  # centre above the hem, size
 AROUND = 32
 LABEL_GREEN = (0.02, 0.6, 0.05)
+#: The only custom properties an imported garment keeps: the importer's own.
+IMPORTER_KEYS = ["tshirt_landmark_offset", "tshirt_landmark_scale"]
 
 
 def _ring(bm, rx, ry, z_of, steps=AROUND):
@@ -200,6 +202,20 @@ def build(out: Path, markers: Path | None) -> dict:
     }}
 
 
+def rescale(glb: Path, out: Path, factor: float) -> dict:
+    """Write ``glb``'s garment ``factor`` times larger into ``out`` (a model in other units)."""
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    bpy.ops.import_scene.gltf(filepath=str(glb))
+    for obj in bpy.context.scene.objects:
+        obj.select_set(True)
+        if obj.parent is None:  # every coordinate of the file times the factor
+            obj.scale = [s * factor for s in obj.scale]
+            obj.location = obj.location * factor
+    bpy.ops.export_scene.gltf(filepath=str(out / "garment.glb"), export_format="GLB",
+                              use_selection=True)
+    return {}
+
+
 def load(folder: Path, max_faces: int | None) -> dict:
     """Import one template's garment into an empty scene and describe what is there after."""
     from blender_addon.render import garment_import
@@ -325,7 +341,7 @@ def _assert_alone_still_and_centred(result: dict) -> None:
     assert data["collections"] == ["TShirt"]  # the importer's own collection is gone
     assert result["identity"] and not result["parent"] and not result["animated"]
     assert result["modifiers"] == result["constraints"] == 0
-    assert result["keys"] == ["tshirt_landmark_offset"]
+    assert result["keys"] == IMPORTER_KEYS
     # centred on x and y (the turntable's axis); the shift undoes where the file put it
     (x0, x1), (y0, y1) = ((result["min"][i], result["max"][i]) for i in (0, 1))
     assert abs(x0 + x1) < 1e-5 and abs(y0 + y1) < 1e-5, result
@@ -361,6 +377,30 @@ def test_a_missing_fabric_material_is_refused_and_nothing_is_left(garment, tmp_p
     left = result["left"]
     assert left["objects"] == left["meshes"] == left["materials"] == left["images"] == 0, left
     assert left["collections"] == 1  # the build's own
+
+
+def _in_units(garment: dict, root: Path, factor: float, **fields) -> Path:
+    """The gltf template of the garment modelled ``factor`` times larger."""
+    folder = _template(root, garment, "gltf", folder=f"tee-x{factor:g}".replace(".", "-"),
+                       **fields)
+    _child("rescale", str(garment["dir"] / "garment.glb"), str(folder), str(factor))
+    return folder
+
+
+@pytest.mark.parametrize("factor", [100, 1000])
+def test_a_garment_in_centimetres_or_millimetres_comes_in_at_its_size_in_metres(
+        garment, tmp_path, factor):
+    metres = _child("load", str(_template(tmp_path, garment, "gltf")))
+    scaled = _child("load", str(_in_units(garment, tmp_path, factor)))
+    assert np.allclose(scaled["min"], metres["min"], atol=1e-4), (scaled["min"], metres["min"])
+    assert np.allclose(scaled["max"], metres["max"], atol=1e-4), (scaled["max"], metres["max"])
+
+
+def test_a_model_that_no_unit_makes_a_garment_of_is_refused(garment, tmp_path):
+    result = _child("load", str(_in_units(garment, tmp_path, 0.01)))  # under a centimetre
+    assert result["code"] == "invalid_template"
+    assert "units across" in result["message"] and "export it in metres" in result["message"]
+    assert result["left"]["objects"] == 0 and result["left"]["meshes"] == 0, result["left"]
 
 
 @pytest.mark.parametrize("kind", ["gltf", "blend"])
@@ -425,7 +465,7 @@ def test_a_blend_with_its_image_outside_the_folder_is_refused(garment, tmp_path)
 
 def test_a_templates_scripts_never_run_on_import(hostile, tmp_path):
     result = _child("load", str(_template(tmp_path, hostile, "blend")))
-    assert result["data"]["texts"] == [] and result["keys"] == ["tshirt_landmark_offset"]
+    assert result["data"]["texts"] == [] and result["keys"] == IMPORTER_KEYS
     assert not any(hostile["markers"].iterdir()), list(hostile["markers"].iterdir())
 
 
@@ -494,14 +534,19 @@ def _check_placement(rgba: np.ndarray, preset: str, expected: list[float]) -> No
     assert off_cm / px_per_cm < 1.0, (preset, off_cm / px_per_cm, expected)
 
 
-@pytest.mark.parametrize("kind", ["gltf", "blend"])
+@pytest.mark.parametrize("kind", ["gltf", "gltf-cm", "blend"])
 def test_prints_land_where_the_presets_say_and_the_shirt_takes_the_colour(
         kind, garment, designs, tmp_path):
     # the glTF template gives its landmarks (in the file's coordinates, which the import
-    # shifts); the .blend one leaves them to be measured on the mesh
-    fields = ({"landmarks": garment["landmarks"]} if kind == "gltf"
-              else {"material_slot": "Cotton"})
-    folder = _template(tmp_path, garment, kind, **fields)
+    # shifts; in centimetres for the one modelled in them); the .blend one leaves them to be
+    # measured on the mesh
+    if kind == "gltf-cm":
+        in_cm = {name: [c * 100 for c in point] for name, point in garment["landmarks"].items()}
+        folder = _in_units(garment, tmp_path, 100, landmarks=in_cm)
+    else:
+        fields = ({"landmarks": garment["landmarks"]} if kind == "gltf"
+                  else {"material_slot": "Cotton"})
+        folder = _template(tmp_path, garment, kind, **fields)
     out = tmp_path / "out"
     result = run_cli("--template", str(folder), "--print", f"{designs['magenta']}:chest-medium",
                      "--print", f"{designs['magenta']}:back-medium", "--color", "#c02020",
@@ -538,6 +583,8 @@ if __name__ == "__main__":
         outcome = build(Path(rest[0]), Path(rest[1]) if len(rest) > 1 else None)
     elif command == "expect":
         outcome = expect(Path(rest[0]), int(rest[1]))
+    elif command == "rescale":
+        outcome = rescale(Path(rest[0]), Path(rest[1]), float(rest[2]))
     else:
         outcome = load(Path(rest[0]), int(rest[1]) if len(rest) > 1 else None)
     print("RESULT " + json.dumps(outcome), flush=True)
