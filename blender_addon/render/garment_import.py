@@ -39,6 +39,11 @@ GARMENT_EXTENT_M = (0.25, 2.5)
 #: that is not in metres (glTF's unit, Blender's default) is read as centimetres or
 #: millimetres, as garment tools export, without guessing between them.
 MODEL_UNITS = {1.0: "metres", 0.01: "centimetres", 0.001: "millimetres"}
+#: The strip about the centre line where the neckline's front and back heights are read, and
+#: how much higher its front may be before the model counts as facing +Y (a front neck drops
+#: 5-10 cm below the back's; a boat neck's hardly does).
+NECK_LINE_M = 0.015
+NECK_MARGIN_M = 0.01
 GARMENT_NAME = "TShirt"
 #: Modifiers applied into the mesh (at render settings); every other kind is dropped.
 KEPT_MODIFIERS = frozenset({"SUBSURF", "MIRROR", "SOLIDIFY", "WEIGHTED_NORMAL"})
@@ -256,11 +261,15 @@ def _join(meshes: list[bpy.types.Object]) -> bpy.types.Object:
     return meshes[0]
 
 
-def _metres_per_unit(template: templates.Template, obj: bpy.types.Object) -> float:
-    """The unit the model is in, read from its size; refuses a model no unit makes a garment."""
+def _coords(obj: bpy.types.Object) -> np.ndarray:
     coords = np.empty(len(obj.data.vertices) * 3)
     obj.data.vertices.foreach_get("co", coords)
-    coords = coords.reshape(-1, 3)
+    return coords.reshape(-1, 3)
+
+
+def _metres_per_unit(template: templates.Template, obj: bpy.types.Object) -> float:
+    """The unit the model is in, read from its size; refuses a model no unit makes a garment."""
+    coords = _coords(obj)
     extent = float((coords.max(axis=0) - coords.min(axis=0)).max()) if len(coords) else 0.0
     low, high = GARMENT_EXTENT_M
     for scale in MODEL_UNITS:
@@ -271,12 +280,29 @@ def _metres_per_unit(template: templates.Template, obj: bpy.types.Object) -> flo
                              f"it in metres.")
 
 
+def _check_upright(template: templates.Template, obj: bpy.types.Object) -> None:
+    """Refuse a model that is not standing Z up with its front toward -Y, which every camera
+    and print assumes: a garment is shallower (Y) than it is tall or wide, and its neckline
+    is lower at the front than at the back."""
+    coords = _coords(obj)
+    width, depth, height = (float(v) for v in coords.max(axis=0) - coords.min(axis=0))
+    fix = "export it Z up with its front facing -Y."
+    if depth >= height or depth >= width:
+        raise _invalid(template, f"the model is not upright: {height:.2f} m tall (Z) but "
+                                 f"{depth:.2f} m deep (Y); {fix}")
+    centre_x = (coords[:, 0].min() + coords[:, 0].max()) / 2
+    mid_y = (coords[:, 1].min() + coords[:, 1].max()) / 2
+    line = coords[np.abs(coords[:, 0] - centre_x) < NECK_LINE_M]
+    front, back = line[line[:, 1] < mid_y], line[line[:, 1] >= mid_y]
+    if len(front) and len(back) and front[:, 2].max() > back[:, 2].max() + NECK_MARGIN_M:
+        raise _invalid(template, "the model faces +Y: its neckline is lower at the back "
+                                 f"than at the front; {fix}")
+
+
 def _centre(obj: bpy.types.Object) -> tuple[float, float, float]:
     """Move the mesh so its bounding box is centred on x = y = 0 (the turntable spins the
     object about its origin); the shift, for landmarks given in the model's coordinates."""
-    coords = np.empty(len(obj.data.vertices) * 3)
-    obj.data.vertices.foreach_get("co", coords)
-    coords = coords.reshape(-1, 3)
+    coords = _coords(obj)
     dx, dy = (-(coords[:, i].min() + coords[:, i].max()) / 2 for i in (0, 1))
     obj.data.transform(Matrix.Translation((dx, dy, 0.0)))
     return float(dx), float(dy), 0.0
@@ -371,13 +397,14 @@ def load_garment(template: templates.Template,
     obj.name = obj.data.name = GARMENT_NAME
     try:
         scale = _metres_per_unit(template, obj)
+        if scale != 1.0:
+            obj.data.transform(Matrix.Scale(scale, 4))
+            _log.info("garment %s: modelled in %s, scaled to metres", template.id,
+                      MODEL_UNITS[scale])
+        _check_upright(template, obj)
     except errors.InvalidInput:
         _remove_everything(_added(before))
         raise
-    if scale != 1.0:
-        obj.data.transform(Matrix.Scale(scale, 4))
-        _log.info("garment %s: modelled in %s, scaled to metres", template.id,
-                  MODEL_UNITS[scale])
     obj[LANDMARK_SCALE_PROPERTY] = scale
     obj[LANDMARK_OFFSET_PROPERTY] = _centre(obj)
     if not obj.material_slots:

@@ -216,6 +216,25 @@ def rescale(glb: Path, out: Path, factor: float) -> dict:
     return {}
 
 
+def turn(glb: Path, out: Path, axis: str, degrees: float) -> dict:
+    """Write ``glb``'s garment turned about the world ``axis`` (a model exported lying down,
+    or facing the wrong way) into ``out``."""
+    from mathutils import Quaternion
+
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    bpy.ops.import_scene.gltf(filepath=str(glb))
+    rotation = Quaternion({"X": (1, 0, 0), "Z": (0, 0, 1)}[axis], math.radians(degrees))
+    for obj in bpy.context.scene.objects:
+        obj.select_set(True)
+        if obj.parent is None:
+            obj.rotation_mode = "QUATERNION"  # as glTF's importer sets it
+            obj.rotation_quaternion = rotation @ obj.rotation_quaternion
+            obj.location = rotation @ obj.location
+    bpy.ops.export_scene.gltf(filepath=str(out / "garment.glb"), export_format="GLB",
+                              use_selection=True)
+    return {}
+
+
 def load(folder: Path, max_faces: int | None) -> dict:
     """Import one template's garment into an empty scene and describe what is there after."""
     from blender_addon.render import garment_import
@@ -403,6 +422,17 @@ def test_a_model_that_no_unit_makes_a_garment_of_is_refused(garment, tmp_path):
     assert result["left"]["objects"] == 0 and result["left"]["meshes"] == 0, result["left"]
 
 
+@pytest.mark.parametrize(("axis", "degrees", "words"), [("X", 90, "not upright"),
+                                                       ("Z", 180, "faces +Y")])
+def test_a_model_lying_down_or_facing_back_is_refused(garment, tmp_path, axis, degrees, words):
+    folder = _template(tmp_path, garment, "gltf", folder=f"tee-{axis.lower()}{degrees}")
+    _child("turn", str(garment["dir"] / "garment.glb"), str(folder), axis, str(degrees))
+    result = _child("load", str(folder))
+    assert result["code"] == "invalid_template", result
+    assert words in result["message"] and "Z up with its front facing -Y" in result["message"]
+    assert result["left"]["objects"] == 0 and result["left"]["meshes"] == 0, result["left"]
+
+
 @pytest.mark.parametrize("kind", ["gltf", "blend"])
 def test_a_model_over_the_face_limit_is_refused(garment, tmp_path, kind):
     folder = _template(tmp_path, garment, kind)
@@ -585,6 +615,8 @@ if __name__ == "__main__":
         outcome = expect(Path(rest[0]), int(rest[1]))
     elif command == "rescale":
         outcome = rescale(Path(rest[0]), Path(rest[1]), float(rest[2]))
+    elif command == "turn":
+        outcome = turn(Path(rest[0]), Path(rest[1]), rest[2], float(rest[3]))
     else:
         outcome = load(Path(rest[0]), int(rest[1]) if len(rest) > 1 else None)
     print("RESULT " + json.dumps(outcome), flush=True)
