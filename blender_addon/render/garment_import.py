@@ -267,9 +267,9 @@ def _coords(obj: bpy.types.Object) -> np.ndarray:
     return coords.reshape(-1, 3)
 
 
-def _metres_per_unit(template: templates.Template, obj: bpy.types.Object) -> float:
-    """The unit the model is in, read from its size; refuses a model no unit makes a garment."""
-    coords = _coords(obj)
+def _metres_per_unit(template: templates.Template, coords: np.ndarray) -> float:
+    """The unit the model is in, read from its size (its vertices ``coords``); refuses a model
+    no unit makes a garment."""
     extent = float((coords.max(axis=0) - coords.min(axis=0)).max()) if len(coords) else 0.0
     low, high = GARMENT_EXTENT_M
     for scale in MODEL_UNITS:
@@ -280,11 +280,10 @@ def _metres_per_unit(template: templates.Template, obj: bpy.types.Object) -> flo
                              f"it in metres.")
 
 
-def _check_upright(template: templates.Template, obj: bpy.types.Object) -> None:
-    """Refuse a model that is not standing Z up with its front toward -Y, which every camera
-    and print assumes: a garment is shallower (Y) than it is tall or wide, and its neckline
-    is lower at the front than at the back."""
-    coords = _coords(obj)
+def _check_upright(template: templates.Template, coords: np.ndarray) -> None:
+    """Refuse a model (its vertices ``coords``, in metres) that is not standing Z up with its
+    front toward -Y, which every camera and print assumes: a garment is shallower (Y) than it
+    is tall or wide, and its neckline is lower at the front than at the back."""
     width, depth, height = (float(v) for v in coords.max(axis=0) - coords.min(axis=0))
     fix = "export it Z up with its front facing -Y."
     if depth >= height or depth >= width:
@@ -391,20 +390,17 @@ def load_garment(template: templates.Template,
         _apply_modifiers(obj)
         _check_faces(template, len(obj.data.polygons))
         _remove_leftovers(_added(before), keep=obj)
+        coords = _coords(obj)
+        scale = _metres_per_unit(template, coords)
+        _check_upright(template, coords * scale)
     except Exception:
         _remove_everything(_added(before))
         raise
     obj.name = obj.data.name = GARMENT_NAME
-    try:
-        scale = _metres_per_unit(template, obj)
-        if scale != 1.0:
-            obj.data.transform(Matrix.Scale(scale, 4))
-            _log.info("garment %s: modelled in %s, scaled to metres", template.id,
-                      MODEL_UNITS[scale])
-        _check_upright(template, obj)
-    except errors.InvalidInput:
-        _remove_everything(_added(before))
-        raise
+    if scale != 1.0:
+        obj.data.transform(Matrix.Scale(scale, 4))
+        _log.info("garment %s: modelled in %s, scaled to metres", template.id,
+                  MODEL_UNITS[scale])
     obj[LANDMARK_SCALE_PROPERTY] = scale
     obj[LANDMARK_OFFSET_PROPERTY] = _centre(obj)
     if not obj.material_slots:
