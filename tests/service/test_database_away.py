@@ -3,6 +3,7 @@ request leaves nothing behind, and the same request succeeds once the database i
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -26,14 +27,17 @@ def short_busy_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(db, "SQLITE_BUSY_TIMEOUT_MS", 200)
 
 
-@pytest.fixture
-def write_lock(data_dir: Path) -> Iterator[sqlite3.Connection]:
-    """Another process's write transaction on the service's database, as a slow writer holds
-    it; committed (empty) when the test ends."""
+@contextlib.contextmanager
+def write_lock(data_dir: Path) -> Iterator[None]:
+    """Another connection's write transaction on the service's database, as a slow writer
+    holds it, until the block ends (it then commits, empty)."""
     holder = sqlite3.connect(data_dir / SQLITE_NAME, isolation_level=None)
-    holder.execute("BEGIN IMMEDIATE")
-    yield holder
-    holder.close()
+    try:
+        holder.execute("BEGIN IMMEDIATE")
+        yield
+        holder.execute("COMMIT")
+    finally:
+        holder.close()
 
 
 def assert_database_away(response: Any) -> None:
@@ -44,9 +48,9 @@ def assert_database_away(response: Any) -> None:
 
 def test_a_job_posted_while_another_writer_holds_the_lock_is_a_503_that_leaves_nothing(
         client: FlaskClient, auth: dict[str, str], data_dir: Path,
-        create_job: Callable[..., Any], write_lock: sqlite3.Connection) -> None:
-    assert_database_away(create_job())
-    write_lock.execute("COMMIT")
+        create_job: Callable[..., Any]) -> None:
+    with write_lock(data_dir):
+        assert_database_away(create_job())
     assert client.get("/admin/render-jobs", headers=auth).json["items"] == []
     assert list((data_dir / "jobs").iterdir()) == []  # the design was not kept either
     retried = create_job()
@@ -59,14 +63,9 @@ def test_a_cancel_while_the_database_is_locked_is_a_503_and_changes_nothing(
         client: FlaskClient, auth: dict[str, str], create_job: Callable[..., Any],
         data_dir: Path) -> None:
     job = create_job().json
-    holder = sqlite3.connect(data_dir / SQLITE_NAME, isolation_level=None)
-    try:
-        holder.execute("BEGIN IMMEDIATE")
+    with write_lock(data_dir):
         assert_database_away(client.post(f"/admin/render-jobs/{job['id']}/cancel",
                                          headers=auth))
-        holder.execute("COMMIT")
-    finally:
-        holder.close()
     assert client.get(f"/admin/render-jobs/{job['id']}", headers=auth).json["status"] == \
         "pending"
 
