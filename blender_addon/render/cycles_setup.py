@@ -124,13 +124,14 @@ def _texture_limit(resolution: int) -> str:
 
 
 def configure(scene: bpy.types.Scene, settings: RenderSettings, device: Device, *,
-              box_filter: bool = False) -> None:
+              box_filter: bool = False, texture_size: int | None = None) -> None:
     """Apply one pass's settings; everything else about the look stays the scene builder's.
 
     `box_filter` keeps each sample inside its own pixel, for a pass of a few samples and no
     denoiser (the baked turntable's frames): Blackman-Harris's 1.5 px lets each of 4 samples
     land up to 0.75 px outside its pixel, so the silhouette and the print's outline come out
     ragged; a box of 1 px takes them as a 2 x 2 grid and the edge as a clean coverage ramp.
+    `texture_size`: a texture the pass must see in full, larger than its frame (a bake).
     """
     render = scene.render
     render.engine = "CYCLES"
@@ -149,7 +150,7 @@ def configure(scene: bpy.types.Scene, settings: RenderSettings, device: Device, 
     # Cycles has no texture mip-maps: a 2400^2 design seen through ~400 pixels costs memory
     # traffic and aliases into noise the denoiser must then hide. A texture never needs more
     # texels than the frame has pixels; never below 512 (the baked turntable lighting's size).
-    cycles.texture_limit_render = _texture_limit(settings.resolution)
+    cycles.texture_limit_render = _texture_limit(max(settings.resolution, texture_size or 0))
     cycles.device = "CPU" if device.kind == "CPU" else "GPU"
     cycles.samples = settings.samples
     cycles.use_adaptive_sampling = settings.adaptive_threshold > 0

@@ -6,9 +6,10 @@ Two ways to make frames:
 
 - ``path``: the straightforward one, every frame path-traced like a still (the shirt turns in
   front of the camera and lights).
-- ``baked`` (see `bake.py`): the lighting is baked into a texture once and the frames are
-  rendered from an emission-only copy of the fabric (the lighting turns with the shirt). Several
-  times faster on a CPU; what ``auto`` uses.
+- ``baked`` (see `bake.py`): the lighting is baked onto the shirt's vertices once, its colours
+  (cotton and prints) into a texture per job, and the frames are rendered from an emission-only
+  copy of the fabric that reads both (the lighting turns with the shirt). Several times faster
+  on a CPU; what ``auto`` uses.
 """
 
 from __future__ import annotations

@@ -3,8 +3,8 @@ the project's generator: an elliptical tube torso, two sleeve tubes, a smart-pro
 fabric material with a texture and a small green label of its own material), exported to .glb
 and saved as a .blend, comes in alone, still and centred, its fabric slot found; the shirt takes
 the colour and the label keeps its own; the chest and back prints land where the presets say
-(within 1 cm); a template's scripts never run; and a model that is too large, outside its
-folder or not what its name says is refused with its code.
+(within 1 cm), in the stills and in a turntable frame; a template's scripts never run; and a
+model that is too large, outside its folder or not what its name says is refused with its code.
 
 Blender work runs in children: ``python THIS_FILE build OUT [MARKERS]`` writes the garment and
 prints its geometry, ``python THIS_FILE load FOLDER [MAX_FACES]`` imports one template and
@@ -595,6 +595,35 @@ def test_prints_land_where_the_presets_say_and_the_shirt_takes_the_colour(
     # the label keeps its green
     row, col = (int(v) for v in where["front_0deg"]["label"])
     patch = front[row - 2:row + 3, col - 2:col + 3, :3].reshape(-1, 3)
+    green = (patch[:, 1] > 1.5 * patch[:, 0]) & (patch[:, 1] > 1.5 * patch[:, 2])
+    assert green.mean() > 0.5, patch
+
+
+@pytest.mark.parametrize("preset", ["chest-medium", "neck-label"])
+def test_its_turntable_prints_as_the_still_does_and_the_label_keeps_its_green(
+        preset, garment, designs, tmp_path):
+    # The frames read a base colour baked onto the bake atlas. This model has its own unwrap,
+    # a second material (the label, which keeps its own look in the frames) and one layer of
+    # faces: the neck label prints on the inner side of the back, seen through the neck,
+    # which the frames read from a second bake with the normals flipped.
+    folder = _template(tmp_path, garment, "gltf", landmarks=garment["landmarks"],
+                       supported_presets=[preset])
+    out = tmp_path / "out"
+    result = run_cli("--template", str(folder), "--print", f"{designs['magenta']}:{preset}",
+                     "--color", "#c02020", "--angles", "front_0deg", "--frames", "2",
+                     "--animation-format", "png", "--resolution", "320", "--samples", "4",
+                     "--cpu", "--out", str(out), timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    frame = load_rgba(out / "turntable_0001.png")  # facing the camera, as the front still
+    size = frame.shape[0]  # a turntable frame is smaller than a still
+    where = _child("expect", str(folder), str(size))["front_0deg"]
+    if preset == "chest-medium":
+        _check_placement(frame, preset, where[preset])
+    still_ink = magenta_mask(load_rgba(out / "front_0deg.png")).sum() * (size / 320) ** 2
+    assert still_ink > 50
+    assert magenta_mask(frame).sum() == pytest.approx(still_ink, rel=0.3)
+    row, col = (int(v) for v in where["label"])
+    patch = frame[row - 2:row + 3, col - 2:col + 3, :3].reshape(-1, 3)
     green = (patch[:, 1] > 1.5 * patch[:, 0]) & (patch[:, 1] > 1.5 * patch[:, 2])
     assert green.mean() > 0.5, patch
 
