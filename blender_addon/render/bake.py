@@ -206,11 +206,15 @@ def bake_base_colour(shirt, material: bpy.types.Material, device: cycles_setup.D
     atlas and make the material read it from there; returns the images, for the caller to
     remove. A bake sees each face from the side its normal points to, so a single-layer model
     bakes a second image with its normals flipped: the inner side, which takes a neck label
-    (and no front or back print), and the frames read it where they see a face from behind."""
+    (and no front or back print), and the frames read it where they see a face from behind.
+    A garment with no atlas bakes nothing (an empty list): its frames read the live colours."""
     obj = shirt.shirt
     mesh = obj.data
     size = _base_size(resolution)
     atlas = bake_atlas.ensure_atlas(mesh)
+    if atlas is None:
+        _log.info("the garment folds over itself in the bake atlas: live turntable colours")
+        return []
     tree = material.node_tree
     sheen = tree.nodes[_N_SHEEN]
     base = sheen.inputs[0].links[0].from_socket if sheen.inputs[0].is_linked else None
@@ -306,7 +310,7 @@ def render_frames(shirt, settings: RenderSettings, device: cycles_setup.Device,
         # emission only: anti-aliasing samples, no bounces, nothing to denoise
         cycles_setup.configure(
             scene, RenderSettings(settings.resolution, FRAME_SAMPLES, 0.0, False, 0), device,
-            box_filter=True, texture_size=bases[0].size[0])
+            box_filter=True, texture_size=bases[0].size[0] if bases else None)
         shots.render_turning_frames(shirt, frames, frame_dir, frame_done)
     finally:
         for slot in slots:

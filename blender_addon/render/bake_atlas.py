@@ -9,9 +9,11 @@ every part of the garment gets the same number of texels per metre. (Blender's S
 Project does this better, but it needs edit mode, and toggling edit mode inside the render
 process crashed a later Cycles render in 4 of 6 runs.)
 
-A patch whose normals stay within 55 degrees of its axis cannot fold back over itself along
-that axis, so a chart is a height field and its faces do not overlap; the inner and outer
-shells of a solidified garment face opposite ways and land in different charts.
+A patch whose normals stay within 55 degrees of its axis is a height field along that axis
+almost everywhere on a garment; the inner and outer shells of a solidified one face opposite
+ways and land in different charts. Where a patch does lie over itself (a cloth-simulated fold
+that doubles the cloth and opens out again, a spiral), its layers would share texels, so such
+a garment gets no atlas and its turntable reads the prints live, as before the bake.
 """
 
 from __future__ import annotations
@@ -24,6 +26,11 @@ ATLAS_UV = "TShirt_BakeAtlas"
 #: texel's bilinear reach and the bake's margin never take colour from a neighbouring chart
 PADDING_TEXELS = 4
 PADDING_SIZE = 2048
+# Overlap: two points of one chart in the same OVERLAP_CELL_M square (in its plane) whose depths
+# differ by more than OVERLAP_DEPTH_M. One sheet tilted at most 55 degrees changes depth by
+# 1.43 x the cell's 2.8 cm diagonal there at most (4 cm), so only two layers can.
+OVERLAP_CELL_M = 0.02
+OVERLAP_DEPTH_M = 0.05
 # the two in-plane axes of a chart whose faces look along X, Y or Z
 _PLANE_AXES = ((1, 2), (0, 2), (0, 1))
 
@@ -33,9 +40,10 @@ def padding_texels(size: int) -> int:
     return PADDING_TEXELS * size // PADDING_SIZE
 
 
-def ensure_atlas(mesh: bpy.types.Mesh) -> str:
+def ensure_atlas(mesh: bpy.types.Mesh) -> str | None:
     """Give ``mesh`` the atlas layer (once: it depends only on the geometry) and return its
-    name. The mesh's active and rendered UV layers stay as they were."""
+    name, or None for a garment whose charts would overlap. The mesh's active and rendered UV
+    layers stay as they were."""
     if mesh.uv_layers.get(ATLAS_UV) is not None:
         return ATLAS_UV
     co = np.empty(len(mesh.vertices) * 3, dtype=np.float64)
@@ -49,6 +57,8 @@ def ensure_atlas(mesh: bpy.types.Mesh) -> str:
     loop_edge = np.empty(len(mesh.loops), dtype=np.int64)
     mesh.loops.foreach_get("edge_index", loop_edge)
     uv = atlas_uvs(co.reshape(-1, 3), normals.reshape(-1, 3), totals, loop_vertex, loop_edge)
+    if uv is None:
+        return None
     # by name: adding a layer reallocates the collection and leaves its old items dangling
     active = mesh.uv_layers.active.name if mesh.uv_layers.active is not None else None
     rendered = next((layer.name for layer in mesh.uv_layers if layer.active_render), None)
@@ -61,8 +71,8 @@ def ensure_atlas(mesh: bpy.types.Mesh) -> str:
 
 
 def atlas_uvs(co: np.ndarray, normals: np.ndarray, loop_totals: np.ndarray,
-              loop_vertex: np.ndarray, loop_edge: np.ndarray) -> np.ndarray:
-    """Per-loop UVs (loops x 2) of the atlas."""
+              loop_vertex: np.ndarray, loop_edge: np.ndarray) -> np.ndarray | None:
+    """Per-loop UVs (loops x 2) of the atlas, or None if a chart lies over itself."""
     face_count = len(normals)
     loop_face = np.repeat(np.arange(face_count), loop_totals)
     axis = np.abs(normals).argmax(axis=1)
@@ -74,12 +84,29 @@ def atlas_uvs(co: np.ndarray, normals: np.ndarray, loop_totals: np.ndarray,
     points = co[loop_vertex]
     flat = np.take_along_axis(points, plane, axis=1)
     charts, loop_chart = np.unique(chart[loop_face], return_inverse=True)
+    depth = np.take_along_axis(points, axis[loop_face][:, None], axis=1)[:, 0]
+    if _overlaps(loop_chart, flat, depth):
+        return None
     low = np.full((len(charts), 2), np.inf)
     high = np.full((len(charts), 2), -np.inf)
     np.minimum.at(low, loop_chart, flat)
     np.maximum.at(high, loop_chart, flat)
     corners, scale = _pack(high - low)
     return (flat - low[loop_chart] + corners[loop_chart]) * scale
+
+
+def _overlaps(chart: np.ndarray, flat: np.ndarray, depth: np.ndarray) -> bool:
+    """Whether two layers of one chart lie over each other (see OVERLAP_DEPTH_M); the points
+    are the faces' corners."""
+    cells = np.floor(flat / OVERLAP_CELL_M).astype(np.int64)
+    keys = np.stack([chart, cells[:, 0], cells[:, 1]], axis=1)
+    _, cell = np.unique(keys, axis=0, return_inverse=True)
+    cell = cell.ravel()
+    low = np.full(cell.max() + 1, np.inf)
+    high = np.full(cell.max() + 1, -np.inf)
+    np.minimum.at(low, cell, depth)
+    np.maximum.at(high, cell, depth)
+    return bool((high - low > OVERLAP_DEPTH_M).any())
 
 
 def _face_pairs(loop_face: np.ndarray, loop_edge: np.ndarray) -> np.ndarray:

@@ -131,7 +131,8 @@ def configure(scene: bpy.types.Scene, settings: RenderSettings, device: Device, 
     denoiser (the baked turntable's frames): Blackman-Harris's 1.5 px lets each of 4 samples
     land up to 0.75 px outside its pixel, so the silhouette and the print's outline come out
     ragged; a box of 1 px takes them as a 2 x 2 grid and the edge as a clean coverage ramp.
-    `texture_size`: a texture the pass must see in full, larger than its frame (a bake).
+    `texture_size`: a texture the pass must see in full, larger than its frame (the baked
+    colours of the turntable).
     """
     render = scene.render
     render.engine = "CYCLES"
@@ -160,11 +161,12 @@ def configure(scene: bpy.types.Scene, settings: RenderSettings, device: Device, 
     cycles.use_denoising = settings.denoise
     if settings.denoise:
         cycles.denoiser = "OPENIMAGEDENOISE"
-        # BALANCED looks the same as HIGH on cloth at half the cost on a small CPU. The FAST
+        # the level's quality (`shared.quality`): BALANCED looks the same as HIGH on cloth at
+        # half the cost on a small CPU, FAST as BALANCED on a standard still. The FAST
         # prefilter trusts the albedo and normal passes as they are: fine now that the fabric
         # has no sub-pixel bump (SSIM 0.9976 vs 0.9978 with ACCURATE), and ACCURATE's two extra
         # filter runs cost 3.4 s of a 1024^2 still on 2 cores.
-        cycles.denoising_quality = "BALANCED"
+        cycles.denoising_quality = settings.denoise_quality
         cycles.denoising_prefilter = "FAST"
         cycles.denoising_input_passes = "RGB_ALBEDO_NORMAL"
         cycles.denoising_use_gpu = device.kind != "CPU"

@@ -1,14 +1,18 @@
 """The bake atlas (render/bake_atlas.py): a UV layout of the whole garment for the turntable's
 base-colour bake. On both built-in garments every face lies inside the unit square, no two
 faces overlap, the layout is the same on two builds, and the garment's own UV layers keep
-their roles (the fabric's texture reads the active render layer)."""
+their roles (the fabric's texture reads the active render layer). A surface that lies over
+itself gets no atlas (its turntable then reads its prints live)."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import textwrap
 
 import pytest
-from render_helpers import run_script
+from render_helpers import REPO, load_rgba, magenta_mask, run_script
 
 pytestmark = [pytest.mark.blender, pytest.mark.bpy42]
 
@@ -53,6 +57,18 @@ _ATLAS = textwrap.dedent("""
             "low": float(uv.min()), "high": float(uv.max()), "area": area, "covered": covered,
             "same": bool(np.array_equal(layouts[0], layouts[1])),
             "kept": before == after, "fill": covered / RASTER ** 2}
+    # a ramp that winds twice round, facing up all the way: its turns lie over each other
+    verts, faces = [], []
+    steps = 64
+    for k in range(steps + 1):
+        angle = 4 * np.pi * k / steps
+        for radius in (0.1, 0.3):
+            verts.append((radius * np.cos(angle), radius * np.sin(angle), 0.05 * angle))
+    for k in range(steps):
+        faces.append((2 * k, 2 * k + 1, 2 * k + 3, 2 * k + 2))
+    ramp = bpy.data.meshes.new("ramp")
+    ramp.from_pydata(verts, [], faces)
+    result["ramp"] = bake_atlas.ensure_atlas(ramp)
     print("RESULT " + json.dumps(result))
 """)
 
@@ -78,3 +94,32 @@ def test_the_atlas_is_the_same_on_two_builds_and_leaves_the_garments_uvs_alone(
         atlases, template_id):
     assert atlases[template_id]["same"]
     assert atlases[template_id]["kept"]
+
+
+def test_a_surface_that_lies_over_itself_gets_no_atlas(atlases):
+    assert atlases["ramp"] is None
+
+
+_NO_ATLAS = textwrap.dedent("""
+    import sys
+    from blender_addon import cli
+    from blender_addon.render import bake_atlas
+    bake_atlas.ensure_atlas = lambda mesh: None  # as for a garment that lies over itself
+    sys.exit(cli.main(sys.argv[1:]))
+""")
+
+
+def test_without_an_atlas_the_turntable_prints_as_with_one(designs, tmp_path):
+    args = ["--design", str(designs["magenta"]), "--preset", "chest-large", "--cpu",
+            "--resolution", "128", "--angles", "front_0deg", "--frames", "2",
+            "--animation-format", "png"]
+    env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONWARNINGS": "ignore"}
+    ink = {}
+    for name, entry in (("atlas", ["-m", "blender_addon.cli"]), ("live", ["-c", _NO_ATLAS])):
+        out = tmp_path / name
+        proc = subprocess.run([sys.executable, *entry, *args, "--out", str(out)], cwd=REPO,
+                              env=env, capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        ink[name] = magenta_mask(load_rgba(out / "turntable_0001.png")).sum()
+    assert ink["live"] > 100
+    assert ink["atlas"] == pytest.approx(ink["live"], rel=0.1)
