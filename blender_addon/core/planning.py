@@ -28,6 +28,7 @@ class RenderSettings:
     adaptive_threshold: float
     denoise: bool
     max_bounces: int
+    denoise_quality: str = "BALANCED"
 
 
 @dataclass(frozen=True)
@@ -59,11 +60,12 @@ def render_settings(spec: contracts.RenderSpec) -> tuple[RenderSettings, RenderS
     level = quality.get_quality(spec.quality)
     res = spec.resolution or level.resolution
     spp = spec.samples or level.samples
-    still = RenderSettings(res, spp, level.adaptive_threshold, level.denoise, level.max_bounces)
+    still = RenderSettings(res, spp, level.adaptive_threshold, level.denoise, level.max_bounces,
+                           level.denoise_quality)
     frame_res = _even(res * level.animation_resolution / level.resolution)
     frame_spp = max(1, round(spp * level.animation_samples / level.samples))
     frames = RenderSettings(frame_res, frame_spp, level.adaptive_threshold, level.denoise,
-                            level.max_bounces)
+                            level.max_bounces, level.denoise_quality)
     return still, frames
 
 

@@ -31,7 +31,7 @@ def test_settings_follow_the_quality_level(design, tmp_path):
     still, frames = planning.render_settings(_spec(design, tmp_path, quality="standard"))
     assert still == planning.RenderSettings(level.resolution, level.samples,
                                             level.adaptive_threshold, level.denoise,
-                                            level.max_bounces)
+                                            level.max_bounces, level.denoise_quality)
     assert (frames.resolution, frames.samples) == (level.animation_resolution,
                                                    level.animation_samples)
 
