@@ -264,10 +264,12 @@ def bake_base_colour(shirt, material: bpy.types.Material, device: cycles_setup.D
             finally:
                 if inner:
                     mesh.flip_normals()
-    except RuntimeError as exc:
+    except BaseException as exc:  # a failed or cancelled bake leaves no image behind
         for image in images:
             bpy.data.images.remove(image)
-        raise errors.RenderFailed(f"Baking the turntable's colours failed: {exc}") from None
+        if isinstance(exc, RuntimeError):
+            raise errors.RenderFailed(f"Baking the turntable's colours failed: {exc}") from None
+        raise
     finally:
         for slot, saved_material in zip(obj.material_slots, saved, strict=True):
             slot.material = saved_material
